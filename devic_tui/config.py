@@ -1,0 +1,221 @@
+"""The user's settings: one pydantic-settings root read from a TOML file and the environment.
+
+Precedence, highest first: values given on the command line (such as `--demo`), then `DEVIC_TUI_*`
+environment variables (nested fields with `__`, e.g. `DEVIC_TUI_TRANSCRIPT_FORMAT=toml`), then the TOML
+file (`devic-tui locate` prints its path; `DEVIC_TUI_CONFIG` overrides it), then the defaults below.
+The docstring under each field is the user's documentation of it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from devic_tui import locations
+
+ServerKind = Literal["devic", "devs", "agent", "openai", "demo"]
+RequestShape = Literal["message", "messages", "legacy"]
+TranscriptFormat = Literal["json", "toml"]
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "devic": "https://api.devic.ai",
+    "devs": "https://api.devs.ai",
+    "openai": "https://api.openai.com/v1",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the field and the problem."""
+
+
+class AssistantConfig(BaseModel):
+    """An assistant offered by a server whose API cannot list them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    """The Devic identifier, the agent slug, the Devs AI id or the OpenAI model name."""
+    name: str | None = None
+    """The name shown in the sidebar (the id when unset)."""
+    description: str = ""
+    """One line shown under the name."""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class ServerConfig(BaseModel):
+    """One server the app talks to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    """A short unique name, shown in the sidebar and used by `--server`."""
+    kind: ServerKind
+    """Which API it speaks: devic, devs, agent, openai, or demo (the built-in emulator)."""
+    enabled: bool = True
+    """Set to false to keep an entry without using it."""
+    base_url: str = ""
+    """Where the API lives; empty means the vendor's public URL (required for `agent`)."""
+    token_env: str | None = None
+    """The name of an environment variable that holds the token (the preferred way)."""
+    token_command: str | None = None
+    """A command whose output is the token, for password managers (`pass show devic`)."""
+    token: SecretStr | None = None
+    """The token itself; keep the file private (mode 0600) if you use this."""
+    connect_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to wait for a connection."""
+    read_timeout: float = Field(default=60.0, gt=0)
+    """Seconds a stream or a poll may stay silent before it is given up."""
+    max_retries: int = Field(default=3, ge=0, le=10)
+    """How often a refused or failed request is retried before any answer arrived."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Sent with every Devic message as `metadata`."""
+    tenant_id: str | None = None
+    """Devic `tenantId` for multi-tenant setups."""
+    subtenant_id: str | None = None
+    """Devic `subtenantId` (sent in the `messages` request shape)."""
+    path_prefix: str | None = None
+    """Devic path prefix: `/api/v1` (default, what Devic's own clients use) or `/v1`."""
+    request_shape: RequestShape = "message"
+    """Devic request body: `message` (default), `messages` (OpenAPI) or `legacy` (chatUuid)."""
+    async_mode: bool = True
+    """Devic: send with `?async=true` and poll, so progress shows message by message."""
+    stream: bool = True
+    """Agent and OpenAI-compatible servers: ask for a streamed answer."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers sent with every request (e.g. `x-user-identifier`)."""
+    assistants: list[AssistantConfig] = Field(default_factory=list)
+    """Assistants to offer where the API cannot list them (agent slugs, say)."""
+    allow_insecure_http: bool = False
+    """Allow plain `http://` to a host that is not this machine (the token then travels unencrypted)."""
+    max_answer_bytes: int = Field(default=10_000_000, gt=0)
+    """An answer longer than this is cut off, and the cut is said."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ServerConfig:
+        sources = [s for s in (self.token_env, self.token_command, self.token) if s]
+        if len(sources) > 1:
+            raise ValueError("give only one of token_env, token_command and token")
+        if self.kind == "agent" and not self.base_url:
+            raise ValueError("an agent server needs base_url (e.g. https://platform/v1/api)")
+        return self
+
+    @property
+    def resolved_base_url(self) -> str:
+        return (self.base_url or DEFAULT_BASE_URLS.get(self.kind, "")).rstrip("/")
+
+    def token_source_hint(self) -> str:
+        """Where the token comes from, in words, for error messages (never the token)."""
+        if self.token_env:
+            return f"check the variable {self.token_env}"
+        if self.token_command:
+            return "check the output of token_command"
+        if self.token:
+            return "check the token in the config file"
+        return f"set token_env for server '{self.name}' in the config file"
+
+
+_config_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "devic_tui_config_path", default=None
+)
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVIC_TUI_", env_nested_delimiter="__", extra="forbid")
+
+    servers: list[ServerConfig] = Field(default_factory=list)
+    """The servers to talk to, in sidebar order."""
+    default_server: str | None = None
+    """The server `ask` uses when `--server` is not given (the first enabled one when unset)."""
+    theme: str = "textual-dark"
+    """A built-in Textual theme or one from a theme file."""
+    transcript_format: TranscriptFormat = "json"
+    """How transcripts are written: json (fast, the default) or toml (easier to read by hand)."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Key overrides by binding id, e.g. `{ "send" = "ctrl+s" }` (F1 lists the ids)."""
+    show_sidebar: bool = True
+    """Whether the sidebar is open at start."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_path.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None and path.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def enabled_servers(self) -> list[ServerConfig]:
+        return [server for server in self.servers if server.enabled]
+
+    def server(self, name: str) -> ServerConfig:
+        for server in self.servers:
+            if server.name == name:
+                return server
+        known = ", ".join(s.name for s in self.servers) or "none configured"
+        raise ConfigError(f"no server named '{name}' (known: {known})")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for server in self.servers:
+            if server.name in seen:
+                raise ValueError(f"two servers are named '{server.name}'")
+            seen.add(server.name)
+        return self
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    lines = [f"config file {path} has errors:"]
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"  {field}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; raise ConfigError with a readable message when they are wrong."""
+    path = path or locations.config_file()
+    token = _config_path.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, path)) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+    finally:
+        _config_path.reset(token)
+
+
+def permission_warnings(settings: Settings, path: Path) -> list[str]:
+    """Warnings for a config file holding a token that others on this machine can read."""
+    if not any(server.token for server in settings.servers) or not path.exists():
+        return []
+    if path.stat().st_mode & 0o077:
+        return [
+            f"{path} holds a token and can be read by other users: run chmod 600 on it, "
+            "or move the token to token_env or token_command"
+        ]
+    return []

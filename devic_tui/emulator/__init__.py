@@ -1,0 +1,27 @@
+"""The loopback API emulator: a real HTTP server (Starlette on uvicorn, 127.0.0.1) that serves all four
+APIs of the contract with state, for the tests and for `devic-tui --demo`. No Textual here.
+
+Every API routes by the name of the assistant (Devic identifier, agent slug, OpenAI model, Devs AI id).
+Names and what they do, the same in every API:
+
+- `echo`: a Markdown answer quoting what was sent, attachments included.
+- `markdown`: a tour of Markdown: headings, lists, a table, code in three languages.
+- `long`: a very long Markdown answer with many code blocks (about 80 KB).
+- `fences`: about 13.5 KB with 125 small code blocks.
+- `slow`: the echo answer in slow chunks (`EmulatorOptions.slow_delay` apart).
+- `ratelimit-once`: 429 with `Retry-After: 1` on the first send, then like `echo`.
+- `flaky`: 500 on the first two sends, then like `echo`.
+- `unauthorized`: 401 on every call.
+- `missing`: 404 on every call (so does any unknown name).
+- `junk`: 200 whose body is not what the API promises.
+- `cut`: the stream (or the answer body) stops half way and the connection drops.
+- `tools`: asks for user input through a tool call first (Devs; Devic in async mode).
+- `huge`: a stream of more than 10 MB.
+- `hang`: sends a little, then stays silent for a long time.
+
+Any bearer token works except the literal `bad-token` (401); a request without a token gets 401.
+"""
+
+from devic_tui.emulator.server import EmulatorOptions, EmulatorServer
+
+__all__ = ["EmulatorOptions", "EmulatorServer"]

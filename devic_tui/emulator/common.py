@@ -1,0 +1,173 @@
+"""What every emulated API shares: the state object, request recording, the bearer-token check,
+the fault modes chosen by assistant name, and the error each API renders in its own body shape."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from devic_tui.emulator.scripts import ASSISTANTS
+
+BAD_TOKEN = "bad-token"
+
+
+@dataclass
+class EmulatorOptions:
+    """Pacing of the emulator's answers; tests make them fast, the demo makes them visible."""
+
+    chunk_delay: float = 0.0
+    """Seconds between streamed chunks."""
+    chunk_size: int = 12
+    """Characters per streamed chunk."""
+    slow_delay: float = 0.3
+    """Seconds between chunks for the `slow` assistant."""
+    hang_seconds: float = 3600.0
+    """How long the `hang` assistant stays silent."""
+    message_delay: float = 0.3
+    """Devic async mode: seconds before each assistant message lands."""
+    realtime_ttl: float = 600.0
+    """Devic async mode: seconds a live record is kept before polling it answers 404."""
+    agent_rate_limit: int = 1000
+    """Agent API: requests allowed per window, reported in X-RateLimit-* headers."""
+
+
+@dataclass
+class RecordedRequest:
+    api: str
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, *, code: str = "", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or {
+            400: "BAD_REQUEST",
+            401: "UNAUTHORIZED",
+            403: "FORBIDDEN",
+            404: "NOT_FOUND",
+            409: "CONFLICT",
+            413: "PAYLOAD_TOO_LARGE",
+            429: "RATE_LIMITED",
+            500: "INTERNAL_ERROR",
+        }.get(status, "ERROR")
+        self.headers = headers or {}
+
+
+@dataclass
+class EmulatorState:
+    options: EmulatorOptions = field(default_factory=EmulatorOptions)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    fault_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    apis: dict[str, Any] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):04d}"
+
+    def api_state(self, name: str, factory: Callable[[], Any]) -> Any:
+        if name not in self.apis:
+            self.apis[name] = factory()
+        return self.apis[name]
+
+    def requests_for(self, api: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.api == api]
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+def state_of(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+async def read_json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "the body is not valid JSON") from None
+
+
+async def record(request: Request, api: str) -> Any:
+    """Check the token, log the request (never the token) and return its JSON body if any."""
+    content_type = request.headers.get("content-type", "")
+    body: Any = None
+    if "multipart/form-data" not in content_type:
+        body = await read_json(request)
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+    state_of(request).requests.append(
+        RecordedRequest(api, request.method, request.url.path, dict(request.query_params), body, headers)
+    )
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing bearer token")
+    if token.strip() == BAD_TOKEN:
+        raise ApiError(401, "invalid token")
+    return body
+
+
+def apply_faults(state: EmulatorState, api: str, name: str, *, on_send: bool = True) -> None:
+    """Raise the ApiError a fault-mode assistant answers with, if this call should fail."""
+    if name not in ASSISTANTS or name == "missing":
+        raise ApiError(404, f"assistant '{name}' not found")
+    if name == "unauthorized":
+        raise ApiError(401, "this assistant refuses every token")
+    if not on_send:
+        return
+    key = (api, name)
+    state.fault_counts[key] += 1
+    count = state.fault_counts[key]
+    if name == "ratelimit-once" and count == 1:
+        raise ApiError(429, "rate limit exceeded, slow down", headers={"Retry-After": "1"})
+    if name == "flaky" and count <= 2:
+        raise ApiError(500, "internal error (the flaky assistant fails twice)")
+
+
+def answer_delay(state: EmulatorState, name: str) -> float:
+    return state.options.slow_delay if name == "slow" else state.options.chunk_delay
+
+
+ErrorRenderer = Callable[[ApiError], Response]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def endpoint(api: str, render_error: ErrorRenderer) -> Callable[[Handler], Handler]:
+    """Wrap a handler: record and authenticate the request, render ApiErrors in the API's shape."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            try:
+                await record(request, api)
+                return await handler(request)
+            except ApiError as error:
+                response = render_error(error)
+                response.headers.update(error.headers)
+                return response
+
+        wrapped.__name__ = handler.__name__
+        return wrapped
+
+    return wrap

@@ -1,0 +1,9 @@
+"""Emulated devic API (to be written)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    return []

@@ -1,0 +1,107 @@
+"""The emulator's HTTP server: one Starlette app with every API's routes, run by uvicorn on a loopback
+port, either in a background thread (tests, `--demo`) or in the foreground (`devic-tui emulator`)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from devic_tui.emulator import agent, devic, devs, openai
+from devic_tui.emulator.common import EmulatorOptions, EmulatorState
+
+__all__ = ["EmulatorOptions", "EmulatorServer", "build_app"]
+
+_START_TIMEOUT = 10.0
+
+
+def build_app(state: EmulatorState) -> Starlette:
+    routes: list[BaseRoute] = [
+        *devic.routes(),
+        *devs.routes(),
+        *agent.routes(),
+        *openai.routes(),
+    ]
+    app = Starlette(routes=routes)
+    app.state.emulator = state
+    return app
+
+
+def _silence_uvicorn() -> None:
+    """uvicorn's own logging would draw over the TUI and report the `cut` fault as a crash."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class EmulatorServer:
+    """The emulator on 127.0.0.1; port 0 picks a free one. Use as a context manager or start/stop."""
+
+    def __init__(
+        self, options: EmulatorOptions | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.state = EmulatorState(options=options or EmulatorOptions())
+        self.host = host
+        self._socket = _bind(host, port)
+        self.port: int = self._socket.getsockname()[1]
+        _silence_uvicorn()
+        config = uvicorn.Config(build_app(self.state), log_config=None, lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name="devic-tui-emulator",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._server.force_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._socket.close()
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted (`devic-tui emulator`)."""
+        self._server.run(sockets=[self._socket])
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

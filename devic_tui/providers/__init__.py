@@ -1,0 +1,1 @@
+"""The provider layer: one async interface over every API in the contract (no Textual here)."""

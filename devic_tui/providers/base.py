@@ -1,0 +1,165 @@
+"""The provider interface: what every API adapter offers, and the capabilities it declares so the
+UI offers only what works. Every method is async; `send` yields the typed events of `events.py`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devic_tui.config import ServerConfig
+from devic_tui.models import (
+    AssistantInfo,
+    Attachment,
+    HistoryMessage,
+    RemoteChat,
+    RemoteChatDetail,
+    RemoteFile,
+)
+from devic_tui.providers.errors import ProviderError
+from devic_tui.providers.events import SendEvent, StreamError
+from devic_tui.providers.http import HttpClient, ProgressCallback
+
+
+class Capabilities(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    streams: bool = False
+    """Text arrives in pieces as it is written (otherwise whole messages)."""
+    lists_assistants: bool = False
+    lists_chats: bool = False
+    server_history: bool = False
+    """The server keeps conversations and can read them back."""
+    upload: bool = False
+    """Files are uploaded; without it text files are inlined into the message."""
+    max_upload_bytes: int | None = None
+    duplicate: bool = False
+    reset: bool = False
+    delete: bool = False
+    tool_calls: bool = False
+    stop: bool = False
+    """The API has a call that stops an answer on the server."""
+    usage: bool = False
+
+
+class SendRequest(BaseModel):
+    """One message to send."""
+
+    model_config = ConfigDict(frozen=True)
+
+    assistant_id: str
+    text: str
+    conversation_id: str | None = None
+    history: list[HistoryMessage] = Field(default_factory=list)
+    """Earlier turns, oldest first, for APIs that keep no history (the new message not included)."""
+    attachments: list[Attachment] = Field(default_factory=list)
+    """Files already uploaded with `Provider.upload`."""
+
+
+class ToolOutput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tool_call_id: str
+    output: str
+    status: str = "success"
+
+
+class UploadResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: RemoteFile
+    conversation_id: str | None = None
+    """Set when the upload had to create the conversation first (Devs files belong to a chat)."""
+
+
+class UnsupportedError(ProviderError):
+    """The API has no such operation."""
+
+
+class Provider(ABC):
+    """One server's API. Subclasses set `kind` and `capabilities` and implement what they declare."""
+
+    kind: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, server: ServerConfig, http: HttpClient) -> None:
+        self.server = server
+        self.http = http
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(server={self.server.name!r})"
+
+    @property
+    def name(self) -> str:
+        return self.server.name
+
+    def _unsupported(self, what: str) -> UnsupportedError:
+        return UnsupportedError(f"server '{self.name}' ({self.kind}) cannot {what}", server=self.name)
+
+    def configured_assistants(self) -> list[AssistantInfo]:
+        return [
+            AssistantInfo(id=a.id, name=a.display_name, description=a.description)
+            for a in self.server.assistants
+        ]
+
+    async def list_assistants(self) -> list[AssistantInfo]:
+        """The API's list where it has one, else the config's."""
+        return self.configured_assistants()
+
+    @abstractmethod
+    def send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
+        """Send a message; yield events, ending with Done or StreamError. Never raises a
+        ProviderError (it arrives as StreamError); cancellation propagates."""
+
+    async def list_chats(self, assistant_id: str) -> list[RemoteChat]:
+        raise self._unsupported("list chats")
+
+    async def get_chat(self, assistant_id: str, chat_id: str) -> RemoteChatDetail:
+        raise self._unsupported("read a stored chat")
+
+    async def stop(self, assistant_id: str, conversation_id: str) -> None:
+        raise self._unsupported("stop an answer on the server")
+
+    async def upload(
+        self,
+        assistant_id: str,
+        conversation_id: str | None,
+        attachment: Attachment,
+        content: bytes,
+        on_progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        raise self._unsupported("upload files")
+
+    async def list_files(self, conversation_id: str) -> list[RemoteFile]:
+        raise self._unsupported("list chat files")
+
+    async def duplicate(self, conversation_id: str) -> RemoteChat:
+        raise self._unsupported("duplicate a chat")
+
+    async def reset(self, conversation_id: str) -> RemoteChat:
+        raise self._unsupported("reset a chat")
+
+    async def delete_chat(self, conversation_id: str) -> None:
+        raise self._unsupported("delete a chat")
+
+    def submit_tool_outputs(
+        self, conversation_id: str, system_message_id: str | None, outputs: list[ToolOutput]
+    ) -> AsyncIterator[SendEvent]:
+        raise self._unsupported("answer tool calls")
+
+    async def usage(self) -> dict[str, Any]:
+        raise self._unsupported("report usage")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def guarded(events: AsyncIterator[SendEvent]) -> AsyncIterator[SendEvent]:
+    """Turn a ProviderError raised inside a send into its final StreamError event."""
+    try:
+        async for event in events:
+            yield event
+    except ProviderError as error:
+        yield StreamError(error=error)

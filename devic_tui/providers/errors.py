@@ -1,0 +1,201 @@
+"""One error class per meaning, each with a message a person understands, and the one flat function
+that turns an HTTP error response into the right class, whatever shape its body has."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from devic_tui.redact import redact
+
+_BODY_SNIPPET = 200
+
+
+class ProviderError(Exception):
+    """Base of every error a provider raises; `str()` is the message for a person."""
+
+    #: Whether the draft/answer may be retried as is by the user.
+    retryable = False
+
+    def __init__(self, message: str, *, server: str = "", status: int | None = None) -> None:
+        self.server = server
+        self.status = status
+        super().__init__(redact(message))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, status={self.status!r})"
+
+
+class AuthError(ProviderError):
+    """401: the token is missing, wrong or expired."""
+
+
+class ForbiddenError(ProviderError):
+    """403: the token is fine but may not do this."""
+
+
+class NotFoundError(ProviderError):
+    """404: the assistant, chat or path does not exist."""
+
+
+class BadRequestError(ProviderError):
+    """400/409/422: the server refused what was sent."""
+
+
+class PayloadTooLargeError(ProviderError):
+    """413: the upload or message is larger than the server takes."""
+
+
+class RateLimitedError(ProviderError):
+    """429: too many requests; `retry_after` says how long the server asked to wait."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ServerError(ProviderError):
+    """5xx: the server failed."""
+
+    retryable = True
+
+
+class ConnectionFailedError(ProviderError):
+    """The server could not be reached."""
+
+    retryable = True
+
+
+class ProviderTimeoutError(ProviderError):
+    """The server stayed silent longer than the configured timeout."""
+
+    retryable = True
+
+
+class MalformedResponseError(ProviderError):
+    """The server answered 2xx with a body that is not what the API promises."""
+
+
+class StreamInterruptedError(ProviderError):
+    """A streamed answer ended before it was complete."""
+
+    retryable = True
+
+
+class AnswerTooLongError(ProviderError):
+    """The answer passed the configured size cap and was cut off."""
+
+
+class InsecureURLError(ProviderError):
+    """A plain http:// URL to another machine, which would send the token unencrypted."""
+
+
+class RedirectRefusedError(ProviderError):
+    """The server redirected to another host; following would hand the token to it."""
+
+
+class MissingTokenError(ProviderError):
+    """No token could be resolved for a server that needs one."""
+
+
+class FileRejectedError(ProviderError):
+    """A file cannot be attached (too large, unreadable, a directory, empty, binary)."""
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _message_from_body(body: Any) -> str | None:
+    """The server's own words from any of the error shapes the contract lists."""
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message:
+            return message
+        error = body.get("error")
+        if isinstance(error, dict):
+            nested = error.get("message")
+            if isinstance(nested, str) and nested:
+                return nested
+        if isinstance(error, str) and error:
+            return error
+        detail = body.get("detail")
+        if isinstance(detail, str) and detail:
+            return detail
+    return None
+
+
+def describe_body(text: str) -> str | None:
+    """The server's message from an error body, or a note that the body was not JSON."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    found = _message_from_body(_json_or_none(stripped))
+    if found:
+        return found
+    snippet = " ".join(stripped[:_BODY_SNIPPET].split())
+    if stripped.startswith("<"):
+        return f"the server answered with HTML, not JSON: {snippet!r}"
+    return f"the server answered: {snippet!r}"
+
+
+def error_from_status(
+    server: str,
+    status: int,
+    body_text: str,
+    *,
+    reason: str = "",
+    token_hint: str = "",
+    retry_after: float | None = None,
+) -> ProviderError:
+    """Map an error status and its body to one ProviderError with a message that says what to do."""
+    said = describe_body(body_text) or reason or f"HTTP {status}"
+    where = f"server '{server}'"
+    if status == 401:
+        hint = f": {token_hint}" if token_hint else ""
+        return AuthError(f"{where} refused the token (401){hint} ({said})", server=server, status=status)
+    if status == 403:
+        return ForbiddenError(f"{where} does not allow this (403): {said}", server=server, status=status)
+    if status == 404:
+        return NotFoundError(f"{where} has no such thing (404): {said}", server=server, status=status)
+    if status == 413:
+        return PayloadTooLargeError(
+            f"{where} says it is too large (413): {said}", server=server, status=status
+        )
+    if status == 429:
+        wait = f"; try again in {retry_after:.0f} s" if retry_after else "; wait and try again"
+        return RateLimitedError(
+            f"{where} is rate limiting requests (429){wait}: {said}",
+            retry_after=retry_after,
+            server=server,
+            status=status,
+        )
+    if status >= 500:
+        return ServerError(f"{where} failed ({status}): {said}", server=server, status=status)
+    return BadRequestError(f"{where} refused the request ({status}): {said}", server=server, status=status)
+
+
+def error_from_response(
+    server: str, response: httpx.Response, body_text: str, *, token_hint: str = ""
+) -> ProviderError:
+    from devic_tui.providers.retry import parse_retry_after
+
+    return error_from_status(
+        server,
+        response.status_code,
+        body_text,
+        reason=response.reason_phrase,
+        token_hint=token_hint,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )

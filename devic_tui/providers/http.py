@@ -1,0 +1,270 @@
+"""The HTTP layer every provider shares: one httpx.AsyncClient per server with explicit timeouts,
+our User-Agent, the token added per request, HTTPS enforced off loopback, same-host redirects only,
+retries (before any byte of an answer) and error responses mapped to our error classes."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from devic_tui import __version__
+from devic_tui.config import ServerConfig
+from devic_tui.providers.errors import (
+    ConnectionFailedError,
+    InsecureURLError,
+    MalformedResponseError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    RedirectRefusedError,
+    StreamInterruptedError,
+    error_from_response,
+)
+from devic_tui.providers.retry import RetryPolicy, next_delay
+from devic_tui.tokens import resolve_token
+
+log = logging.getLogger("devic_tui.http")
+
+USER_AGENT = f"devic-tui/{__version__}"
+MAX_REDIRECTS = 5
+WRITE_TIMEOUT = 60.0
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+ProgressCallback = Callable[[int, int], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url_security(server: ServerConfig) -> None:
+    """Refuse plain http:// to another machine unless the server opted out."""
+    parts = urlsplit(server.resolved_base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InsecureURLError(
+            f"server '{server.name}': base_url {server.resolved_base_url!r} is not an http(s) URL",
+            server=server.name,
+        )
+    insecure = parts.scheme == "http" and not is_loopback_host(parts.hostname)
+    if insecure and not server.allow_insecure_http:
+        raise InsecureURLError(
+            f"server '{server.name}': {parts.hostname} is reached over plain http://, which "
+            "would send the token unencrypted; use https:// or set allow_insecure_http = true",
+            server=server.name,
+        )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+class HttpClient:
+    """One server's connection pool and request policy."""
+
+    def __init__(
+        self,
+        server: ServerConfig,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        check_url_security(server)
+        self.server = server
+        self.policy = policy or RetryPolicy(max_retries=server.max_retries)
+        self._sleep = sleep
+        self._token: str | None = None
+        self._token_resolved = False
+        self._client = httpx.AsyncClient(
+            base_url=server.resolved_base_url,
+            timeout=httpx.Timeout(
+                connect=server.connect_timeout,
+                read=server.read_timeout,
+                write=WRITE_TIMEOUT,
+                pool=server.connect_timeout,
+            ),
+            headers={"User-Agent": USER_AGENT, **server.headers},
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpClient(server={self.server.name!r}, base_url={self.server.resolved_base_url!r})"
+
+    @property
+    def name(self) -> str:
+        return self.server.name
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _auth_headers(self) -> dict[str, str]:
+        if not self._token_resolved:
+            self._token = await resolve_token(self.server)
+            self._token_resolved = True
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def _error(self, response: httpx.Response, body: str) -> ProviderError:
+        return error_from_response(self.name, response, body, token_hint=self.server.token_source_hint())
+
+    def _connection_error(self, error: httpx.TransportError) -> ProviderError:
+        if isinstance(error, httpx.TimeoutException):
+            if isinstance(error, httpx.ConnectTimeout):
+                return ConnectionFailedError(
+                    f"server '{self.name}' did not accept a connection within "
+                    f"{self.server.connect_timeout:g} s ({self.server.resolved_base_url})",
+                    server=self.name,
+                )
+            return ProviderTimeoutError(
+                f"server '{self.name}' stayed silent for {self.server.read_timeout:g} s",
+                server=self.name,
+            )
+        if isinstance(error, httpx.ConnectError):
+            return ConnectionFailedError(
+                f"cannot reach server '{self.name}' at {self.server.resolved_base_url}: "
+                "check the address and your network",
+                server=self.name,
+            )
+        return StreamInterruptedError(
+            f"the connection to server '{self.name}' broke off ({type(error).__name__})",
+            server=self.name,
+        )
+
+    async def _send_following(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Send, following redirects only while they stay on the configured origin."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._client.send(request, stream=stream)
+            if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
+                return response
+            await response.aclose()
+            target = request.url.join(response.headers["location"])
+            if _origin(target) != _origin(request.url):
+                raise RedirectRefusedError(
+                    f"server '{self.name}' redirected to another host ({target.host}); "
+                    "not following, as that would hand it your token",
+                    server=self.name,
+                    status=response.status_code,
+                )
+            method = request.method
+            if response.status_code in (301, 302, 303) and method != "HEAD":
+                method = "GET"
+            request = self._client.build_request(
+                method,
+                target,
+                headers=request.headers,
+                content=request.content if method == request.method else None,
+            )
+        raise RedirectRefusedError(
+            f"server '{self.name}' redirected more than {MAX_REDIRECTS} times", server=self.name
+        )
+
+    async def _open(
+        self, method: str, path: str, *, stream: bool, retry_reads: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """A 2xx response (body unread when `stream`), after retries; otherwise a ProviderError."""
+        headers = {**(kwargs.pop("headers", None) or {}), **await self._auth_headers()}
+        content_factory = kwargs.pop("content_factory", None)
+        attempt = 0
+        while True:
+            if content_factory is not None:
+                kwargs["content"] = content_factory()
+            request = self._client.build_request(method, path, headers=headers, **kwargs)
+            log.debug("%s %s (attempt %d)", method, request.url.path, attempt + 1)
+            try:
+                response = await self._send_following(request, stream=stream)
+            except httpx.TransportError as error:
+                mapped = self._connection_error(error)
+                retry_this = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) or (
+                    retry_reads and mapped.retryable
+                )
+                delay = next_delay(attempt, self.policy) if retry_this else None
+                if delay is None:
+                    raise mapped from None
+                await self._sleep(delay)
+                attempt += 1
+                continue
+            if response.is_success:
+                return response
+            body = (await response.aread()).decode("utf-8", "replace")
+            await response.aclose()
+            refused = self._error(response, body)
+            log.debug("%s %s -> %d", method, request.url.path, response.status_code)
+            retry_after = refused.retry_after if isinstance(refused, RateLimitedError) else None
+            delay = next_delay(attempt, self.policy, status=response.status_code, retry_after=retry_after)
+            if delay is None:
+                raise refused
+            await self._sleep(delay)
+            attempt += 1
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send and read the whole body; GETs are also retried after a broken read."""
+        response = await self._open(
+            method, path, stream=False, retry_reads=method in ("GET", "HEAD"), **kwargs
+        )
+        return response
+
+    async def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.request(method, path, **kwargs)
+        return self.parse_json(response)
+
+    def parse_json(self, response: httpx.Response) -> Any:
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            snippet = " ".join(response.text[:120].split())
+            raise MalformedResponseError(
+                f"server '{self.name}' answered with something that is not JSON: {snippet!r}",
+                server=self.name,
+            ) from None
+
+    @asynccontextmanager
+    async def stream(self, method: str, path: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+        """An open 2xx response to read incrementally; transport failures while reading are
+        raised as StreamInterruptedError or ProviderTimeoutError."""
+        response = await self._open(method, path, stream=True, retry_reads=False, **kwargs)
+        try:
+            yield response
+        except httpx.TransportError as error:
+            raise self._connection_error(error) from None
+        finally:
+            await response.aclose()
+
+    async def upload(
+        self,
+        path: str,
+        *,
+        files: Mapping[str, tuple[str, bytes, str]],
+        data: Mapping[str, str] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Any:
+        """POST a multipart form, reporting (sent, total) bytes as the body goes out."""
+        template = self._client.build_request("POST", path, files=files, data=data)
+        total = int(template.headers.get("content-length", "0"))
+        body = b"".join(template.stream)  # type: ignore[arg-type]
+
+        async def counted() -> AsyncIterator[bytes]:
+            step = 64 * 1024
+            for start in range(0, len(body), step):
+                yield body[start : start + step]
+                if on_progress:
+                    on_progress(min(start + step, len(body)), total)
+
+        headers = {"content-type": template.headers["content-type"], "content-length": str(total)}
+        if on_progress is None:
+            return await self.request_json("POST", path, content=body, headers=headers)
+        return await self.request_json("POST", path, content_factory=counted, headers=headers)

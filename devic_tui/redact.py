@@ -1,0 +1,42 @@
+"""Keeps secrets out of text: every token the app resolves is registered here and masked wherever
+text leaves the process (error messages, logs, notifications, exports)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+MASK = "***"
+_MIN_SECRET_LENGTH = 4
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember a secret so that `redact` masks it from now on."""
+    if secret and len(secret) >= _MIN_SECRET_LENGTH:
+        with _lock:
+            _secrets.add(secret)
+
+
+def redact(text: str) -> str:
+    """Return `text` with every registered secret replaced by a mask."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks registered secrets in every record it passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True
