@@ -65,6 +65,12 @@ class EmulatorServer:
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
+    def reset(self, options: EmulatorOptions | None = None) -> EmulatorState:
+        """Forget every chat, file and fault count (tests share one server and reset it)."""
+        self.state = EmulatorState(options=options or self.state.options)
+        self._app.state.emulator = self.state
+        return self.state
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"

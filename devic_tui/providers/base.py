@@ -82,7 +82,9 @@ class Provider(ABC):
     """One server's API. Subclasses set `kind` and `capabilities` and implement what they declare."""
 
     kind: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    capabilities: Capabilities
+    """What this server can do; a subclass sets a class default and may refine it per server
+    in `__init__` (Devic attaches files only in one request shape, say)."""
 
     def __init__(self, server: ServerConfig, http: HttpClient) -> None:
         self.server = server
