@@ -1,0 +1,86 @@
+"""The Textual application: bindings (each with a stable id, remappable from the config's `keymap`),
+the command palette entries, the theme, and the main screen on top of the service layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from devic_tui.config import Settings
+from devic_tui.screens.help import HelpScreen
+from devic_tui.screens.main import MainScreen
+from devic_tui.service import ChatService
+
+BINDINGS = [
+    Binding("ctrl+n", "screen.new_chat", "New chat", id="new-chat"),
+    Binding("escape", "screen.stop", "Stop", id="stop", show=False),
+    Binding("ctrl+b", "screen.toggle_sidebar", "Sidebar", id="toggle-sidebar"),
+    Binding("f2", "screen.focus_sidebar", "Chats", id="focus-sidebar"),
+    Binding("f3", "screen.focus_pane", "Messages", id="focus-pane"),
+    Binding("f4", "screen.focus_composer", "Compose", id="focus-composer", show=False),
+    Binding("ctrl+y", "screen.copy_last", "Copy", id="copy"),
+    Binding("f1", "help", "Help", id="help"),
+    Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+]
+
+
+class DevicTuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "devic-tui"
+    BINDINGS = BINDINGS
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config_path: Path | None = None,
+        demo: bool = False,
+        service: ChatService | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.config_path = config_path
+        self.demo = demo
+        self.service = service or ChatService(settings)
+        if settings.keymap:
+            self.set_keymap(settings.keymap)
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        if self.demo:
+            self.sub_title = "demo"
+        self.push_screen(MainScreen(self.service))
+
+    async def on_unmount(self) -> None:
+        await self.service.aclose()
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str, str]] = []
+        for binding in self._all_bindings():
+            key = self.get_key_display(binding)
+            rows.append((key, binding.description or binding.action, binding.id or ""))
+        self.push_screen(HelpScreen(rows))
+
+    def _all_bindings(self) -> list[Binding]:
+        seen: list[Binding] = []
+        for _, binding in self.screen.active_bindings.items():
+            seen.append(binding.binding)
+        return seen
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            yield SystemCommand(
+                "New chat", "Start a new chat with the same assistant", screen.action_new_chat
+            )
+            yield SystemCommand("Stop answer", "Stop the answer being written", screen.action_stop)
+            yield SystemCommand("Toggle sidebar", "Show or hide the sidebar", screen.action_toggle_sidebar)
+            yield SystemCommand(
+                "Copy answer", "Copy the focused message or the last answer", screen.action_copy_last
+            )
+        yield SystemCommand("Help", "Show every key", self.action_help)

@@ -1,0 +1,321 @@
+"""The main screen: sidebar, transcript pane, composer and status line, and the chat flows that tie
+them to the service (open, new, send, stream, stop)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker
+
+from devic_tui.config import ServerConfig
+from devic_tui.models import AssistantInfo
+from devic_tui.providers.events import (
+    Done,
+    MessageBoundary,
+    Notice,
+    Progress,
+    StreamError,
+    TextDelta,
+    ToolCallRequest,
+    UsageReport,
+)
+from devic_tui.service import ChatService, ServerListing, Turn
+from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.widgets.composer import Composer
+from devic_tui.widgets.message_view import MessageData, MessageView
+from devic_tui.widgets.sidebar import AssistantRef, ChatEntry, ServerEntry, Sidebar
+from devic_tui.widgets.status_bar import StatusBar
+from devic_tui.widgets.transcript import TranscriptPane
+
+
+def message_data(message: StoredMessage, assistant_name: str) -> MessageData:
+    return MessageData(
+        id=message.id,
+        role=message.role,
+        author="You" if message.role == "user" else assistant_name,
+        content=message.content,
+        created_at=message.created_at,
+        status=message.status,
+        error=message.error,
+        usage=message.usage,
+        attachments=[a.name for a in message.attachments],
+    )
+
+
+def server_entry(listing: ServerListing) -> ServerEntry:
+    entry = ServerEntry(listing.server.name, listing.server.kind, list(listing.assistants), {}, listing.error)
+    known_remote: set[str] = set()
+    for summary in listing.local_chats:
+        if summary.remote_id:
+            known_remote.add(summary.remote_id)
+        entry.chats.setdefault(summary.assistant_id, []).append(
+            ChatEntry(
+                server=summary.server,
+                assistant_id=summary.assistant_id,
+                title=summary.title,
+                updated_at=summary.updated_at,
+                conversation_id=summary.id,
+                remote_id=summary.remote_id,
+            )
+        )
+    for assistant_id, chats in listing.remote_chats.items():
+        for chat in chats:
+            if chat.id in known_remote:
+                continue
+            entry.chats.setdefault(assistant_id, []).append(
+                ChatEntry(
+                    server=listing.server.name,
+                    assistant_id=assistant_id,
+                    title=chat.title or chat.id,
+                    updated_at=chat.updated_at or chat.created_at,
+                    remote_id=chat.id,
+                )
+            )
+    return entry
+
+
+class MainScreen(Screen[None]):
+    def __init__(self, service: ChatService) -> None:
+        super().__init__()
+        self.service = service
+        self.conversation: Conversation | None = None
+        self._entries: dict[str, ServerEntry] = {}
+        self._turn_worker: Worker[None] | None = None
+        self._live_view: MessageView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="main"):
+                yield TranscriptPane(id="transcript")
+                yield Composer(id="composer")
+                yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
+
+    @property
+    def pane(self) -> TranscriptPane:
+        return self.query_one(TranscriptPane)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def streaming(self) -> bool:
+        return self._turn_worker is not None and self._turn_worker.is_running
+
+    async def on_mount(self) -> None:
+        self.sidebar.set_class(not self.service.settings.show_sidebar, "-hidden")
+        await self.pane.show([], empty_hint="Loading servers…")
+        self.composer.focus()
+        self.load_servers()
+
+    @work(exclusive=True, group="servers")
+    async def load_servers(self) -> None:
+        servers = self.service.settings.enabled_servers()
+        if not servers:
+            await self.pane.show(
+                [],
+                empty_hint="No servers configured. Run `devic-tui config init`, or try `devic-tui --demo`.",
+            )
+            return
+        listings = await asyncio.gather(*(self.service.listing(s) for s in servers))
+        self._entries = {listing.server.name: server_entry(listing) for listing in listings}
+        self.sidebar.set_servers(list(self._entries.values()))
+        if self.conversation is None:
+            self._start_default_chat(servers)
+
+    def _start_default_chat(self, servers: list[ServerConfig]) -> None:
+        for server in servers:
+            entry = self._entries.get(server.name)
+            if entry and entry.assistants:
+                self.start_new_chat(server.name, entry.assistants[0])
+                return
+        self.run_worker(self.pane.show([], empty_hint="No assistants found on the configured servers."))
+
+    def start_new_chat(self, server: str, assistant: AssistantInfo) -> None:
+        self.conversation = self.service.new_conversation(server, assistant)
+        self._live_view = None
+        self._update_titles()
+        hint = (
+            f"New chat with {assistant.name} on {server}."
+            + (f"\n{assistant.description}" if assistant.description else "")
+            + "\n\nType below and press Enter."
+        )
+        self.run_worker(self.pane.show([], empty_hint=hint), group="pane")
+        self.sidebar.mark_open(None)
+
+    def _update_titles(self) -> None:
+        conversation = self.conversation
+        if conversation is None:
+            return
+        self.title = conversation.title or "New chat"
+        self.sub_title = f"{conversation.assistant_name} · {conversation.server}"
+
+    @on(Sidebar.AssistantSelected)
+    def on_assistant_selected(self, event: Sidebar.AssistantSelected) -> None:
+        self.start_new_chat(event.server, event.assistant)
+        self.composer.focus()
+
+    @on(Sidebar.ChatSelected)
+    async def on_chat_selected(self, event: Sidebar.ChatSelected) -> None:
+        if event.chat.conversation_id:
+            self.open_conversation(event.chat.conversation_id)
+        else:
+            self.notify("This chat lives on the server only; importing it comes in a later version.")
+
+    @work(exclusive=True, group="open")
+    async def open_conversation(self, conversation_id: str) -> None:
+        try:
+            conversation = await self.service.open(conversation_id)
+        except Exception as error:  # the store reports unreadable files with readable messages
+            self.notify(str(error), severity="error")
+            return
+        self.conversation = conversation
+        self._live_view = None
+        self._update_titles()
+        await self.pane.show([message_data(m, conversation.assistant_name) for m in conversation.messages])
+        self.sidebar.mark_open(conversation.id)
+
+    @on(Composer.Submitted)
+    def on_submitted(self, event: Composer.Submitted) -> None:
+        text = event.text.strip()
+        if not text:
+            return
+        if self.streaming:
+            self.notify("An answer is still coming; Esc stops it.", severity="warning")
+            return
+        if self.conversation is None:
+            self.notify("Pick an assistant in the sidebar first.", severity="warning")
+            return
+        self.composer.clear()
+        self._turn_worker = self.run_turn(self.service.send(self.conversation, text))
+
+    @work(group="turn")
+    async def run_turn(self, turn: Turn) -> None:
+        name = turn.conversation.assistant_name
+        pane = self.pane
+        await pane.add(message_data(turn.user, name))
+        view = await pane.add(message_data(turn.answer, name))
+        self._live_view = view
+        await view.begin_stream()
+        self.composer.set_busy(True)
+        self.status.begin()
+        self._update_titles()
+        try:
+            async for event in turn.events():
+                await self._show_event(view, event)
+        finally:
+            await self._finish_turn(view, turn)
+
+    async def _show_event(self, view: MessageView, event: object) -> None:
+        live = view is self._live_view and view.is_attached
+        if isinstance(event, TextDelta):
+            if live:
+                view.write(event.text)
+                self.status.progress(len(view.data.content))
+        elif isinstance(event, MessageBoundary):
+            if live and view.data.content:
+                view.write("\n\n")
+        elif isinstance(event, Progress):
+            self.status.progress(len(view.data.content), f"server: {event.status}")
+        elif isinstance(event, UsageReport):
+            self.status.set_usage(event.usage)
+        elif isinstance(event, Notice):
+            self.notify(event.text, severity="warning")
+        elif isinstance(event, ToolCallRequest):
+            names = ", ".join(call.name for call in event.calls)
+            self.notify(f"The assistant asks for input ({names}); forms come in a later version.")
+        elif isinstance(event, StreamError):
+            self.notify(str(event.error), severity="error", timeout=8)
+        elif isinstance(event, Done):
+            pass
+
+    async def _finish_turn(self, view: MessageView, turn: Turn) -> None:
+        answer = turn.answer
+        if answer.status == "streaming":
+            answer.status = "stopped"
+        view.data = message_data(answer, turn.conversation.assistant_name)
+        if view.is_attached:
+            await view.end_stream()
+        self.composer.set_busy(False)
+        state = {"complete": "done"}.get(answer.status, answer.status)
+        self.status.end(state, answer.error or "")
+        entry = self._entries.get(turn.conversation.server)
+        if entry is not None:
+            chats = entry.chats.setdefault(turn.conversation.assistant_id, [])
+            chats[:] = [c for c in chats if c.conversation_id != turn.conversation.id]
+            chats.append(
+                ChatEntry(
+                    server=turn.conversation.server,
+                    assistant_id=turn.conversation.assistant_id,
+                    title=turn.conversation.title,
+                    updated_at=datetime.now(UTC),
+                    conversation_id=turn.conversation.id,
+                    remote_id=turn.conversation.remote_id,
+                )
+            )
+            self.sidebar.set_servers(list(self._entries.values()))
+            if self.conversation is turn.conversation:
+                self.sidebar.mark_open(turn.conversation.id)
+
+    def action_stop(self) -> None:
+        if self.streaming and self._turn_worker is not None:
+            self._turn_worker.cancel()
+            self.notify("Stopped; the text so far is kept.")
+
+    def action_new_chat(self) -> None:
+        conversation = self.conversation
+        entry = self._entries.get(conversation.server) if conversation else None
+        if conversation is None or entry is None:
+            return
+        assistant = next((a for a in entry.assistants if a.id == conversation.assistant_id), None)
+        if assistant is not None:
+            self.start_new_chat(conversation.server, assistant)
+            self.composer.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar.toggle_class("-hidden")
+
+    def action_focus_sidebar(self) -> None:
+        self.sidebar.remove_class("-hidden")
+        self.sidebar.tree.focus()
+
+    def action_focus_pane(self) -> None:
+        views = self.pane.views()
+        (views[-1] if views else self.pane).focus()
+
+    def action_focus_composer(self) -> None:
+        self.composer.focus()
+
+    def action_copy_last(self) -> None:
+        focused = self.focused
+        if isinstance(focused, MessageView):
+            text = focused.data.content
+        else:
+            answers = [v for v in self.pane.views() if v.data.role == "assistant"]
+            if not answers:
+                self.notify("Nothing to copy yet.")
+                return
+            text = answers[-1].data.content
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {len(text):,} characters.")
+
+    def selected_assistant(self) -> AssistantRef | None:
+        node = self.sidebar.tree.cursor_node
+        return node.data if node is not None and isinstance(node.data, AssistantRef) else None

@@ -1,0 +1,237 @@
+"""The service layer under the UI and the command line (no Textual): the providers of the configured
+servers, the history store, and a turn runner that sends a message and records it as it happens.
+
+A turn saves the user's message before it is sent and the answer as it streams (at most every
+`SAVE_INTERVAL` seconds, and at the end), so a crash loses at most the last second of an answer and
+never a sent message. Remote conversation ids (Devic chatUid, agent conversationId, Devs chatId) are
+kept on the conversation so it continues after a restart exactly where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from devic_tui import locations
+from devic_tui.config import ServerConfig, Settings
+from devic_tui.models import AssistantInfo, Attachment, HistoryMessage, RemoteChat
+from devic_tui.providers.base import Provider, SendRequest
+from devic_tui.providers.errors import (
+    AnswerTooLongError,
+    ProviderError,
+    ProviderTimeoutError,
+    StreamInterruptedError,
+)
+from devic_tui.providers.events import (
+    Done,
+    MessageBoundary,
+    Progress,
+    SendEvent,
+    StreamError,
+    TextDelta,
+    ToolCallRequest,
+    UsageReport,
+)
+from devic_tui.providers.registry import create_provider
+from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
+from devic_tui.store.transcripts import TranscriptStore
+
+SAVE_INTERVAL = 1.0
+_INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+@dataclass
+class ServerListing:
+    """What the sidebar shows of one server."""
+
+    server: ServerConfig
+    assistants: list[AssistantInfo] = field(default_factory=list)
+    local_chats: list[ConversationSummary] = field(default_factory=list)
+    remote_chats: dict[str, list[RemoteChat]] = field(default_factory=dict)
+    error: str | None = None
+
+
+ProviderFactory = Callable[[ServerConfig], Provider]
+
+
+class ChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: TranscriptStore | None = None,
+        provider_factory: ProviderFactory = create_provider,
+    ) -> None:
+        self.settings = settings
+        self.store = store or TranscriptStore(locations.transcripts_dir(), settings.transcript_format)
+        self._provider_factory = provider_factory
+        self._providers: dict[str, Provider] = {}
+
+    def provider(self, server_name: str) -> Provider:
+        """The server's provider (created on first use); raises ProviderError for a refused URL."""
+        if server_name not in self._providers:
+            self._providers[server_name] = self._provider_factory(self.settings.server(server_name))
+        return self._providers[server_name]
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()
+        await asyncio.to_thread(self.store.close)
+
+    async def listing(self, server: ServerConfig) -> ServerListing:
+        listing = ServerListing(server=server)
+        try:
+            provider = self.provider(server.name)
+            listing.assistants = await provider.list_assistants()
+            if provider.capabilities.lists_chats:
+                for assistant in listing.assistants:
+                    listing.remote_chats[assistant.id] = await provider.list_chats(assistant.id)
+        except ProviderError as error:
+            listing.error = str(error)
+        listing.local_chats = await asyncio.to_thread(self.store.summaries, server=server.name)
+        return listing
+
+    def new_conversation(self, server: str, assistant: AssistantInfo) -> Conversation:
+        stamp = now()
+        return Conversation(
+            id=new_id(),
+            title="",
+            server=server,
+            assistant_id=assistant.id,
+            assistant_name=assistant.name,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+
+    async def open(self, conversation_id: str) -> Conversation:
+        return await asyncio.to_thread(self.store.load, conversation_id)
+
+    def send(
+        self, conversation: Conversation, text: str, attachments: list[Attachment] | None = None
+    ) -> Turn:
+        return Turn(self, conversation, text, attachments or [])
+
+
+class Turn:
+    """One exchange: the user's message and the answer, recorded as they happen."""
+
+    def __init__(
+        self, service: ChatService, conversation: Conversation, text: str, attachments: list[Attachment]
+    ) -> None:
+        self.service = service
+        self.conversation = conversation
+        self.user = StoredMessage(
+            id=new_id(),
+            role="user",
+            content=text,
+            status="complete",
+            created_at=now(),
+            attachments=attachments,
+        )
+        self.answer = StoredMessage(
+            id=new_id(), role="assistant", content="", status="streaming", created_at=now()
+        )
+        self._last_save = 0.0
+
+    @property
+    def store(self) -> TranscriptStore:
+        return self.service.store
+
+    def _history(self) -> list[HistoryMessage]:
+        return [
+            HistoryMessage(role=m.role, content=m.content)
+            for m in self.conversation.messages
+            if m.role in ("user", "assistant") and m.content and m.id not in (self.user.id, self.answer.id)
+        ]
+
+    async def _save(self, message: StoredMessage, *, final: bool = False) -> None:
+        self._last_save = time.monotonic()
+        self.conversation.updated_at = now()
+        await asyncio.to_thread(self.store.save_message, self.conversation, message, final=final)
+
+    async def events(self) -> AsyncIterator[SendEvent]:
+        """Send and yield the provider's events; the answer is recorded whatever happens."""
+        conversation = self.conversation
+        history = self._history()
+        if not conversation.title:
+            conversation.title = (
+                self.user.content.strip().splitlines()[0][:60] if self.user.content.strip() else "untitled"
+            )
+        conversation.messages.append(self.user)
+        await self._save(self.user, final=True)
+        conversation.messages.append(self.answer)
+        provider = self.service.provider(conversation.server)
+        request = SendRequest(
+            assistant_id=conversation.assistant_id,
+            text=self.user.content,
+            conversation_id=conversation.remote_id,
+            history=history,
+            attachments=self.user.attachments,
+        )
+        try:
+            async for event in provider.send(request):
+                await self._apply(event)
+                yield event
+                if time.monotonic() - self._last_save >= SAVE_INTERVAL:
+                    await self._save(self.answer)
+        except (asyncio.CancelledError, GeneratorExit):
+            self.answer.status = "stopped"
+            self.answer.done_at = now()
+            await asyncio.shield(self._finish_stopped(provider))
+            raise
+        if self.answer.status == "streaming":
+            self.answer.status = "complete"
+        self.answer.done_at = self.answer.done_at or now()
+        await self._save(self.answer, final=True)
+
+    async def _finish_stopped(self, provider: Provider) -> None:
+        await self._save(self.answer, final=True)
+        if provider.capabilities.stop and self.conversation.remote_id:
+            with contextlib.suppress(ProviderError):
+                await provider.stop(self.conversation.assistant_id, self.conversation.remote_id)
+
+    async def _apply(self, event: SendEvent) -> None:
+        answer = self.answer
+        if isinstance(event, TextDelta):
+            if answer.first_byte_at is None:
+                answer.first_byte_at = now()
+            answer.content += event.text
+        elif isinstance(event, MessageBoundary):
+            if answer.content and not answer.content.endswith("\n\n"):
+                answer.content += "\n\n"
+            if event.message_id:
+                answer.remote_ids.append(event.message_id)
+        elif isinstance(event, UsageReport):
+            answer.usage = event.usage
+        elif isinstance(event, ToolCallRequest | Progress):
+            if event.conversation_id:
+                self.conversation.remote_id = event.conversation_id
+        elif isinstance(event, Done):
+            if event.final_text is not None:
+                answer.content = event.final_text
+            if event.conversation_id:
+                self.conversation.remote_id = event.conversation_id
+            answer.remote_ids.extend(i for i in event.message_ids if i not in answer.remote_ids)
+            answer.metadata.update(event.metadata)
+            answer.status = "complete"
+            answer.done_at = event.finished_at or now()
+        elif isinstance(event, StreamError):
+            answer.status = "interrupted" if isinstance(event.error, _INTERRUPTED) else "failed"
+            answer.error = str(event.error)
+            answer.done_at = now()
+            if event.conversation_id:
+                self.conversation.remote_id = event.conversation_id

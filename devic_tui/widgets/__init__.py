@@ -1,0 +1,1 @@
+"""The app's widgets: sidebar, transcript pane, message views, composer, status bar."""

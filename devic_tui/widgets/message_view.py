@@ -1,0 +1,120 @@
+"""One message in the transcript: a header line (who, when, usage, status) and its body.
+
+A finished message is one cheap widget (a Static holding Rich's Markdown renderable): the research in
+shared/research/STREAMING.md shows every mounted widget costs on every frame, and a Textual Markdown
+widget is ~80 widgets per 4 KB. The answer being written streams into a `StreamingMarkdown` (one
+widget per finished block); when it ends it becomes the cheap single-widget form. Text from servers
+is never read as markup: user text is shown literally and answers only as Markdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from devic_tui.models import Usage
+from devic_tui.widgets.markdown_stream import StreamingMarkdown, render_markdown
+
+STATUS_LABELS = {
+    "stopped": "stopped",
+    "interrupted": "interrupted",
+    "failed": "failed",
+    "streaming": "answering…",
+}
+
+
+@dataclass
+class MessageData:
+    """What a MessageView shows; built from a stored message."""
+
+    id: str
+    role: str
+    author: str
+    content: str
+    created_at: datetime | None = None
+    status: str = "complete"
+    error: str | None = None
+    usage: Usage | None = None
+    attachments: list[str] = field(default_factory=list)
+
+
+def header_content(data: MessageData) -> Content:
+    parts: list[str | tuple[str, str]] = [
+        (data.author, "bold $text-accent" if data.role == "assistant" else "bold $text-primary")
+    ]
+    if data.created_at:
+        parts.append((f"  {data.created_at.astimezone().strftime('%H:%M')}", "$text-muted"))
+    if data.usage and data.usage.total is not None:
+        parts.append((f"  {data.usage.total:,} tokens", "$text-muted"))
+    label = STATUS_LABELS.get(data.status)
+    if label:
+        style = "$text-warning" if data.status != "failed" else "bold $text-error"
+        parts.append((f"  [{label}]", style))
+    return Content.assemble(*parts)
+
+
+def body_renderable(data: MessageData) -> RenderableType:
+    if data.role == "user":
+        return Text(data.content)
+    return render_markdown(data.content)
+
+
+class MessageView(Vertical, can_focus=True):
+    """A message; focusable so the person can move between messages and copy one."""
+
+    def __init__(self, data: MessageData) -> None:
+        super().__init__(classes=f"message -{data.role}")
+        self.data = data
+        self._stream: StreamingMarkdown | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(header_content(self.data), classes="message-header")
+        if self.data.attachments:
+            names = "  ".join(f"📎 {name}" for name in self.data.attachments)
+            yield Static(Text(names), classes="message-attachments")
+        yield Static(body_renderable(self.data), classes="message-body")
+        yield Static(self._error_text(), classes="message-error")
+
+    def _error_text(self) -> Text:
+        return Text(self.data.error or "")
+
+    def refresh_view(self) -> None:
+        self.query_one(".message-header", Static).update(header_content(self.data))
+        error = self.query_one(".message-error", Static)
+        error.update(self._error_text())
+        error.display = bool(self.data.error)
+        self.set_class(self.data.status in ("stopped", "interrupted", "failed"), "-partial")
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    async def begin_stream(self) -> None:
+        """Swap the body for a streaming Markdown widget."""
+        body = self.query_one(".message-body", Static)
+        self._stream = StreamingMarkdown(classes="message-body-stream")
+        await self.mount(self._stream, before=body)
+        body.display = False
+        if self.data.content:
+            self._stream.append(self.data.content)
+
+    def write(self, fragment: str) -> None:
+        self.data.content += fragment
+        if self._stream is not None:
+            self._stream.append(fragment)
+
+    async def end_stream(self) -> None:
+        """Stop streaming and show the final text in the cheap single-widget form."""
+        body = self.query_one(".message-body", Static)
+        body.update(body_renderable(self.data))
+        body.display = True
+        if self._stream is not None:
+            await self._stream.remove()
+            self._stream = None
+        self.refresh_view()

@@ -1,0 +1,154 @@
+"""The sidebar: servers, their assistants and each assistant's chats (newest first, title and age),
+with filter-as-you-type; selecting an assistant starts a chat, selecting a chat opens it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Tree
+from textual.widgets.tree import TreeNode
+
+from devic_tui.models import AssistantInfo
+
+
+@dataclass(frozen=True)
+class ChatEntry:
+    server: str
+    assistant_id: str
+    title: str
+    updated_at: datetime | None
+    conversation_id: str | None = None
+    """The local conversation id; None for a chat known only to the server."""
+    remote_id: str | None = None
+
+
+@dataclass
+class ServerEntry:
+    name: str
+    kind: str
+    assistants: list[AssistantInfo] = field(default_factory=list)
+    chats: dict[str, list[ChatEntry]] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AssistantRef:
+    server: str
+    assistant: AssistantInfo
+
+
+NodeData = ServerEntry | AssistantRef | ChatEntry
+
+
+def age(when: datetime | None, now: datetime | None = None) -> str:
+    if when is None:
+        return ""
+    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
+    for limit, unit in ((60, "s"), (3600, "m"), (86400, "h"), (86400 * 30, "d")):
+        if seconds < limit:
+            divisor = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+            return f"{max(0, int(seconds // divisor))}{unit}"
+    return when.strftime("%Y-%m-%d")
+
+
+class Sidebar(Vertical):
+    @dataclass
+    class AssistantSelected(Message):
+        server: str
+        assistant: AssistantInfo
+
+    @dataclass
+    class ChatSelected(Message):
+        chat: ChatEntry
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._servers: list[ServerEntry] = []
+        self._open: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter…", id="sidebar-filter")
+        tree: Tree[NodeData] = Tree("servers", id="sidebar-tree")
+        tree.show_root = False
+        tree.guide_depth = 2
+        yield tree
+
+    @property
+    def tree(self) -> Tree[NodeData]:
+        return self.query_one("#sidebar-tree", Tree)
+
+    def set_servers(self, servers: list[ServerEntry]) -> None:
+        self._servers = servers
+        self._rebuild()
+
+    def mark_open(self, conversation_id: str | None) -> None:
+        self._open = conversation_id
+        self._rebuild()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        query = self.query_one("#sidebar-filter", Input).value.strip().lower()
+        tree = self.tree
+        cursor = tree.cursor_node.data if tree.cursor_node else None
+        tree.clear()
+        for server in self._servers:
+            label = Content.assemble((server.name, "bold"), (f"  {server.kind}", "$text-muted"))
+            server_node = tree.root.add(label, data=server, expand=True)
+            if server.error:
+                server_node.add_leaf(Content.styled(server.error[:80], "$text-error"))
+            for assistant in server.assistants:
+                self._add_assistant(server_node, server, assistant, query)
+            if query and not server_node.children:
+                server_node.remove()
+        if cursor is not None:
+            self._restore_cursor(tree.root, cursor)
+
+    def _add_assistant(
+        self, parent: TreeNode[NodeData], server: ServerEntry, assistant: AssistantInfo, query: str
+    ) -> None:
+        chats = sorted(
+            server.chats.get(assistant.id, []),
+            key=lambda c: c.updated_at or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )
+        matches_name = not query or query in assistant.name.lower()
+        shown = [c for c in chats if matches_name or query in c.title.lower()]
+        if query and not matches_name and not shown:
+            return
+        node = parent.add(
+            Content(assistant.name), data=AssistantRef(server.name, assistant), expand=bool(shown)
+        )
+        for chat in shown:
+            marker = "● " if chat.conversation_id and chat.conversation_id == self._open else ""
+            cloud = "" if chat.conversation_id else " ☁"
+            label = Content.assemble(
+                (marker, "$text-accent"),
+                chat.title or "(untitled)",
+                (f"{cloud}  {age(chat.updated_at)}", "$text-muted"),
+            )
+            node.add_leaf(label, data=chat)
+
+    def _restore_cursor(self, root: TreeNode[NodeData], data: NodeData) -> None:
+        stack = list(root.children)
+        while stack:
+            node = stack.pop()
+            if node.data == data:
+                self.tree.move_cursor(node)
+                return
+            stack.extend(node.children)
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        event.stop()
+        data = event.node.data
+        if isinstance(data, AssistantRef):
+            self.post_message(self.AssistantSelected(data.server, data.assistant))
+        elif isinstance(data, ChatEntry):
+            self.post_message(self.ChatSelected(data))

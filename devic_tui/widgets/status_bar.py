@@ -1,0 +1,78 @@
+"""The status line under the composer: the stream's state (waiting, streaming N tokens, elapsed,
+done, failed), the server's usage figures, and short notices."""
+
+from __future__ import annotations
+
+import time
+
+from textual.content import Content
+from textual.widgets import Static
+
+from devic_tui.models import Usage
+
+
+class StatusBar(Static):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self._state = "ready"
+        self._detail = ""
+        self._chars = 0
+        self._started: float | None = None
+        self._usage: Usage | None = None
+        self._timer = None
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(0.25, self._redraw, pause=True)
+        self._redraw()
+
+    def begin(self, detail: str = "waiting for the server") -> None:
+        self._state, self._detail, self._chars, self._usage = "waiting", detail, 0, None
+        self._started = time.monotonic()
+        if self._timer:
+            self._timer.resume()
+        self._redraw()
+
+    def progress(self, chars: int, detail: str | None = None) -> None:
+        self._chars = chars
+        if chars:
+            self._state = "streaming"
+        if detail is not None:
+            self._detail = detail
+        self._redraw()
+
+    def set_usage(self, usage: Usage) -> None:
+        self._usage = usage
+        self._redraw()
+
+    def end(self, state: str, detail: str = "") -> None:
+        self._state, self._detail = state, detail
+        if self._timer:
+            self._timer.pause()
+        self._redraw()
+
+    def say(self, text: str) -> None:
+        self._state, self._detail = "ready", text
+        self._redraw()
+
+    def _redraw(self) -> None:
+        styles = {
+            "failed": "bold $text-error",
+            "stopped": "bold $text-warning",
+            "interrupted": "bold $text-warning",
+            "done": "bold $text-success",
+        }
+        parts: list[str | tuple[str, str]] = [(f" {self._state} ", styles.get(self._state, "bold"))]
+        if self._state in ("waiting", "streaming") and self._detail:
+            parts.append(f" {self._detail}")
+        if self._chars:
+            parts.append(f"  ~{max(1, self._chars // 4):,} tokens")
+        if self._started is not None and self._state in ("waiting", "streaming", "done"):
+            parts.append(f"  {time.monotonic() - self._started:0.1f} s")
+        if self._usage and self._usage.total is not None:
+            figures = [f"{self._usage.total:,} tokens"]
+            if self._usage.input_tokens is not None and self._usage.output_tokens is not None:
+                figures.append(f"in {self._usage.input_tokens:,} / out {self._usage.output_tokens:,}")
+            parts.append(("  usage: " + ", ".join(figures), "$text-muted"))
+        if self._state not in ("waiting", "streaming") and self._detail:
+            parts.append(f"  {self._detail}")
+        self.update(Content.assemble(*parts))
