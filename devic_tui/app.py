@@ -9,11 +9,13 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 
 from devic_tui.config import Settings
 from devic_tui.screens.help import HelpScreen
 from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
+from devic_tui.themes import load_theme_files, save_theme_choice
 
 BINDINGS = [
     Binding("ctrl+n", "screen.new_chat", "New chat", id="new-chat"),
@@ -23,6 +25,8 @@ BINDINGS = [
     Binding("f3", "screen.focus_pane", "Messages", id="focus-pane"),
     Binding("f4", "screen.focus_composer", "Compose", id="focus-composer", show=False),
     Binding("ctrl+y", "screen.copy_last", "Copy", id="copy"),
+    Binding("ctrl+o", "screen.attach_files", "Attach", id="attach"),
+    Binding("ctrl+t", "change_theme", "Theme", id="pick-theme", show=False),
     Binding("f1", "help", "Help", id="help"),
     Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
 ]
@@ -50,11 +54,27 @@ class DevicTuiApp(App[None]):
             self.set_keymap(settings.keymap)
 
     def on_mount(self) -> None:
+        themes, notices = load_theme_files()
+        for theme in themes:
+            self.register_theme(theme)
+        for notice in notices:
+            self.notify(notice, title="Theme", severity="warning", timeout=8)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        elif self.settings.theme:
+            self.notify(f"Theme '{self.settings.theme}' is unknown; using {self.theme}.", severity="warning")
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.demo:
             self.sub_title = "demo"
         self.push_screen(MainScreen(self.service))
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if self.config_path is None or (self.demo and not self.config_path.exists()):
+            return
+        try:
+            save_theme_choice(self.config_path, theme.name)
+        except OSError as error:
+            self.notify(f"Could not save the theme to {self.config_path}: {error.strerror}", severity="warning")
 
     async def on_unmount(self) -> None:
         await self.service.aclose()

@@ -92,6 +92,8 @@ class ServerConfig(BaseModel):
     """Devic request body: `message` (default), `messages` (OpenAPI) or `legacy` (chatUuid)."""
     async_mode: bool = True
     """Devic: send with `?async=true` and poll, so progress shows message by message."""
+    poll_interval: float = Field(default=1.0, gt=0)
+    """Devic async mode: seconds before the first progress poll; each wait grows ×1.5 up to 10 s."""
     stream: bool = True
     """Agent and OpenAI-compatible servers: ask for a streamed answer."""
     headers: dict[str, str] = Field(default_factory=dict)

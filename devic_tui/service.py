@@ -16,11 +16,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from devic_tui import locations
+from devic_tui.attachments import INLINE_MAX_BYTES, check_file, inline_files, read_for_inline
 from devic_tui.config import ServerConfig, Settings
 from devic_tui.models import AssistantInfo, Attachment, HistoryMessage, RemoteChat
-from devic_tui.providers.base import Provider, SendRequest
+from devic_tui.providers.base import Provider, SendRequest, ToolOutput
 from devic_tui.providers.errors import (
     AnswerTooLongError,
     ProviderError,
@@ -37,6 +39,7 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
+from devic_tui.providers.http import ProgressCallback
 from devic_tui.providers.registry import create_provider
 from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
 from devic_tui.store.transcripts import TranscriptStore
@@ -120,9 +123,41 @@ class ChatService:
     async def open(self, conversation_id: str) -> Conversation:
         return await asyncio.to_thread(self.store.load, conversation_id)
 
+    async def check_files(self, server: str, paths: list[Path]) -> list[Attachment]:
+        """Describe files to attach, refusing (FileRejectedError) what this server cannot take."""
+        provider = self.provider(server)
+        limit = provider.capabilities.max_upload_bytes if provider.capabilities.upload else None
+        if not provider.capabilities.upload:
+            limit = INLINE_MAX_BYTES
+        found = []
+        for path in paths:
+            found.append(await asyncio.to_thread(check_file, path, max_bytes=limit))
+        return found
+
+    async def attach(
+        self,
+        conversation: Conversation,
+        attachment: Attachment,
+        on_progress: ProgressCallback | None = None,
+    ) -> Attachment:
+        """Upload a checked file where the API takes uploads; otherwise check it can be inlined."""
+        provider = self.provider(conversation.server)
+        if not provider.capabilities.upload:
+            await asyncio.to_thread(read_for_inline, attachment)
+            return attachment.model_copy(update={"inlined": True})
+        assert attachment.path is not None
+        content = await asyncio.to_thread(Path(attachment.path).read_bytes)
+        result = await provider.upload(
+            conversation.assistant_id, conversation.remote_id, attachment, content, on_progress
+        )
+        if result.conversation_id and not conversation.remote_id:
+            conversation.remote_id = result.conversation_id
+        return attachment.model_copy(update={"remote": result.file})
+
     def send(
         self, conversation: Conversation, text: str, attachments: list[Attachment] | None = None
     ) -> Turn:
+        """A turn ready to run; attachments come from `attach` (uploaded or to be inlined)."""
         return Turn(self, conversation, text, attachments or [])
 
 
@@ -146,6 +181,7 @@ class Turn:
             id=new_id(), role="assistant", content="", status="streaming", created_at=now()
         )
         self._last_save = 0.0
+        self.pending_tool_call: ToolCallRequest | None = None
 
     @property
     def store(self) -> TranscriptStore:
@@ -175,15 +211,46 @@ class Turn:
         await self._save(self.user, final=True)
         conversation.messages.append(self.answer)
         provider = self.service.provider(conversation.server)
+        try:
+            text = await self._text_to_send()
+        except ProviderError as error:
+            await self._apply(StreamError(error=error))
+            yield StreamError(error=error)
+            await self._save(self.answer, final=True)
+            return
         request = SendRequest(
             assistant_id=conversation.assistant_id,
-            text=self.user.content,
+            text=text,
             conversation_id=conversation.remote_id,
             history=history,
-            attachments=self.user.attachments,
+            attachments=[a for a in self.user.attachments if not a.inlined],
         )
+        async for event in self._record(provider, provider.send(request)):
+            yield event
+
+    async def answer_tool_call(self, outputs: list[ToolOutput]) -> AsyncIterator[SendEvent]:
+        """Send the person's answers to the pending tool call; the answer goes on in this turn."""
+        pending = self.pending_tool_call
+        assert pending is not None and self.conversation.remote_id
+        self.pending_tool_call = None
+        self.answer.status = "streaming"
+        provider = self.service.provider(self.conversation.server)
+        stream = provider.submit_tool_outputs(
+            self.conversation.assistant_id, self.conversation.remote_id, pending.system_message_id, outputs
+        )
+        async for event in self._record(provider, stream):
+            yield event
+
+    async def decline_tool_call(self) -> None:
+        """The person cancelled the form: nothing is sent, and the answer says so."""
+        self.pending_tool_call = None
+        self.answer.error = "The assistant asked for input; the form was cancelled and nothing was sent."
+        await self._save(self.answer, final=True)
+
+    async def _record(self, provider: Provider, stream: AsyncIterator[SendEvent]) -> AsyncIterator[SendEvent]:
+        """Apply and pass on each event, saving as it goes; a stop or crash keeps the text so far."""
         try:
-            async for event in provider.send(request):
+            async for event in stream:
                 await self._apply(event)
                 yield event
                 if time.monotonic() - self._last_save >= SAVE_INTERVAL:
@@ -197,6 +264,14 @@ class Turn:
             self.answer.status = "complete"
         self.answer.done_at = self.answer.done_at or now()
         await self._save(self.answer, final=True)
+
+    async def _text_to_send(self) -> str:
+        """The message, with inlined files appended as fenced blocks for APIs without uploads."""
+        inlined = [a for a in self.user.attachments if a.inlined]
+        if not inlined:
+            return self.user.content
+        texts = [await asyncio.to_thread(read_for_inline, a) for a in inlined]
+        return inline_files(self.user.content, list(zip(inlined, texts, strict=True)))
 
     async def _finish_stopped(self, provider: Provider) -> None:
         await self._save(self.answer, final=True)
@@ -220,6 +295,9 @@ class Turn:
         elif isinstance(event, ToolCallRequest | Progress):
             if event.conversation_id:
                 self.conversation.remote_id = event.conversation_id
+            if isinstance(event, ToolCallRequest):
+                self.pending_tool_call = event
+                answer.status = "complete"
         elif isinstance(event, Done):
             if event.final_text is not None:
                 answer.content = event.final_text

@@ -147,8 +147,13 @@ class Provider(ABC):
         raise self._unsupported("delete a chat")
 
     def submit_tool_outputs(
-        self, conversation_id: str, system_message_id: str | None, outputs: list[ToolOutput]
+        self,
+        assistant_id: str,
+        conversation_id: str,
+        system_message_id: str | None,
+        outputs: list[ToolOutput],
     ) -> AsyncIterator[SendEvent]:
+        """Answer a ToolCallRequest; the answer goes on as the events of a send."""
         raise self._unsupported("answer tool calls")
 
     async def usage(self) -> dict[str, Any]:

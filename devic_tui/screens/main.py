@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,8 +14,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
+from devic_tui.attachments import human_size
 from devic_tui.config import ServerConfig
-from devic_tui.models import AssistantInfo
+from devic_tui.models import AssistantInfo, Attachment
+from devic_tui.providers.errors import ProviderError
+from devic_tui.screens.tool_form import ToolFormScreen
+from devic_tui.screens.upload import UploadScreen
 from devic_tui.providers.events import (
     Done,
     MessageBoundary,
@@ -27,6 +32,7 @@ from devic_tui.providers.events import (
 )
 from devic_tui.service import ChatService, ServerListing, Turn
 from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer
 from devic_tui.widgets.message_view import MessageData, MessageView
 from devic_tui.widgets.sidebar import AssistantRef, ChatEntry, ServerEntry, Sidebar
@@ -88,6 +94,7 @@ class MainScreen(Screen[None]):
         self._entries: dict[str, ServerEntry] = {}
         self._turn_worker: Worker[None] | None = None
         self._live_view: MessageView | None = None
+        self._last_folder = Path.cwd()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,6 +102,7 @@ class MainScreen(Screen[None]):
             yield Sidebar(id="sidebar")
             with Vertical(id="main"):
                 yield TranscriptPane(id="transcript")
+                yield AttachmentBar(id="attachments")
                 yield Composer(id="composer")
                 yield StatusBar(id="status")
         yield Footer()
@@ -110,6 +118,10 @@ class MainScreen(Screen[None]):
     @property
     def composer(self) -> Composer:
         return self.query_one(Composer)
+
+    @property
+    def attachment_bar(self) -> AttachmentBar:
+        return self.query_one(AttachmentBar)
 
     @property
     def status(self) -> StatusBar:
@@ -203,10 +215,63 @@ class MainScreen(Screen[None]):
         if self.conversation is None:
             self.notify("Pick an assistant in the sidebar first.", severity="warning")
             return
-        self.composer.clear()
-        self._turn_worker = self.run_turn(self.service.send(self.conversation, text))
+        self._turn_worker = self.send_message(self.conversation, text, list(self.attachment_bar.attachments))
 
     @work(group="turn")
+    async def send_message(self, conversation: Conversation, text: str, files: list[Attachment]) -> None:
+        """Upload or prepare the attachments, then run the turn; a failed upload keeps the draft."""
+        ready: list[Attachment] = []
+        bar = self.attachment_bar
+        try:
+            for attachment in files:
+                self.status.say(f"uploading {attachment.name} ({human_size(attachment.size)})")
+                ready.append(await self.service.attach(conversation, attachment, bar.show_progress))
+        except ProviderError as error:
+            self.notify(f"{error}\nThe message and its attachments are kept.", severity="error", timeout=10)
+            self.status.end("failed", f"upload of {attachment.name} failed")
+            return
+        finally:
+            bar.hide_progress()
+        self.composer.clear()
+        await bar.clear_all()
+        await self.run_turn(self.service.send(conversation, text, ready))
+
+    def action_attach_files(self) -> None:
+        conversation = self.conversation
+        if conversation is None:
+            self.notify("Pick an assistant first.", severity="warning")
+            return
+        provider = self.service.provider(conversation.server)
+        caps = provider.capabilities
+        if caps.upload and caps.max_upload_bytes:
+            note = f"{conversation.server} takes uploads up to {human_size(caps.max_upload_bytes)}."
+        elif caps.upload:
+            note = f"{conversation.server} takes uploads."
+        else:
+            note = (
+                f"{conversation.server} has no file upload: text files are sent inside the message, "
+                "binary files are refused."
+            )
+        self.app.push_screen(UploadScreen(self._last_folder, note), self._files_chosen)
+
+    def _files_chosen(self, paths: list[Path] | None) -> None:
+        if paths:
+            self._last_folder = paths[-1].parent
+            self.check_and_add(paths)
+
+    @work(group="attach")
+    async def check_and_add(self, paths: list[Path]) -> None:
+        conversation = self.conversation
+        if conversation is None:
+            return
+        for path in paths:
+            try:
+                [attachment] = await self.service.check_files(conversation.server, [path])
+            except ProviderError as error:
+                self.notify(str(error), title="Not attached", severity="error", timeout=8)
+                continue
+            await self.attachment_bar.add(attachment)
+
     async def run_turn(self, turn: Turn) -> None:
         name = turn.conversation.assistant_name
         pane = self.pane
@@ -220,6 +285,15 @@ class MainScreen(Screen[None]):
         try:
             async for event in turn.events():
                 await self._show_event(view, event)
+            while turn.pending_tool_call is not None:
+                outputs = await self.app.push_screen_wait(ToolFormScreen(turn.pending_tool_call))
+                if outputs is None:
+                    await turn.decline_tool_call()
+                    self.notify("Nothing was sent; the assistant's question stays unanswered.")
+                    break
+                self.status.begin("sending your answers")
+                async for event in turn.answer_tool_call(outputs):
+                    await self._show_event(view, event)
         finally:
             await self._finish_turn(view, turn)
 
@@ -239,8 +313,7 @@ class MainScreen(Screen[None]):
         elif isinstance(event, Notice):
             self.notify(event.text, severity="warning")
         elif isinstance(event, ToolCallRequest):
-            names = ", ".join(call.name for call in event.calls)
-            self.notify(f"The assistant asks for input ({names}); forms come in a later version.")
+            self.status.progress(len(view.data.content), "the assistant asks for input")
         elif isinstance(event, StreamError):
             self.notify(str(event.error), severity="error", timeout=8)
         elif isinstance(event, Done):

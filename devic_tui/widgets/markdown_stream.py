@@ -49,9 +49,7 @@ def split_finished(text: str, parser: MarkdownIt) -> tuple[list[str], int]:
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
-    blocks = [
-        "\n".join(lines[start:end]).strip("\n") for start, end in itertools.pairwise(starts)
-    ]
+    blocks = ["\n".join(lines[start:end]).strip("\n") for start, end in itertools.pairwise(starts)]
     return [b for b in blocks if b], offsets[starts[-1]]
 
 

@@ -1,0 +1,104 @@
+"""The tool-call form: when an assistant asks for input through a tool call (Devs' `tool.call`, Devic's
+pending tool calls), one field per requested input; submitting returns the answers, cancelling
+returns None (and nothing is sent)."""
+
+from __future__ import annotations
+
+import json
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from devic_tui.providers.base import ToolOutput
+from devic_tui.providers.events import ToolCall, ToolCallRequest, ToolField
+
+
+def fields_of(call: ToolCall) -> list[ToolField]:
+    """The fields to ask for: those the server listed, or one per JSON argument, or a single answer."""
+    if call.fields:
+        return call.fields
+    try:
+        arguments = json.loads(call.arguments) if call.arguments else {}
+    except ValueError:
+        arguments = {}
+    if isinstance(arguments, dict) and arguments:
+        return [ToolField(name=str(key), label=str(key)) for key in arguments]
+    return [ToolField(name="answer", label=call.description or call.name, required=True)]
+
+
+class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
+    DEFAULT_CSS = """
+    ToolFormScreen { align: center middle; }
+    #tool-form { width: 80; max-width: 96%; height: auto; max-height: 90%; border: round $accent;
+                 background: $surface; padding: 0 1; }
+    #tool-form Label { margin-top: 1; }
+    #tool-error { color: $text-error; height: auto; }
+    #tool-buttons { height: 3; align-horizontal: right; margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="tool.cancel"),
+        Binding("ctrl+s", "submit", "Submit", id="tool.submit"),
+    ]
+
+    def __init__(self, request: ToolCallRequest) -> None:
+        super().__init__()
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="tool-form") as form:
+            form.border_title = "The assistant asks for input"
+            for index, call in enumerate(self.request.calls):
+                yield Static(call.description or call.name, markup=False, classes="tool-title")
+                for field in fields_of(call):
+                    label = (field.label or field.name) + (" *" if field.required else "")
+                    yield Label(label, markup=False)
+                    yield self._input_for(index, field)
+            yield Static("", id="tool-error", markup=False)
+            with Horizontal(id="tool-buttons"):
+                yield Button("Submit", variant="primary", id="tool-submit")
+                yield Button("Cancel", id="tool-cancel")
+
+    def _input_for(self, index: int, field: ToolField) -> Widget:
+        widget_id = f"tool-{index}-{field.name}"
+        if field.type == "boolean":
+            return Checkbox(field.label or field.name, id=widget_id)
+        if field.type == "choice" and field.choices:
+            return Select([(choice, choice) for choice in field.choices], id=widget_id)
+        restrict = r"-?[0-9]*\.?[0-9]*" if field.type == "number" else None
+        return Input(id=widget_id, restrict=restrict)
+
+    def _value(self, index: int, field: ToolField) -> str:
+        widget = self.query_one(f"#tool-{index}-{field.name}")
+        if isinstance(widget, Checkbox):
+            return "true" if widget.value else "false"
+        if isinstance(widget, Select):
+            return "" if widget.is_blank() else str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value.strip()
+
+    def action_submit(self) -> None:
+        outputs: list[ToolOutput] = []
+        for index, call in enumerate(self.request.calls):
+            values: dict[str, str] = {}
+            for field in fields_of(call):
+                value = self._value(index, field)
+                if field.required and not value:
+                    self.query_one("#tool-error", Static).update(f"'{field.label or field.name}' is required")
+                    return
+                values[field.name] = value
+            output = next(iter(values.values())) if len(values) == 1 else json.dumps(values)
+            outputs.append(ToolOutput(tool_call_id=call.id, output=output))
+        self.dismiss(outputs)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "tool-submit":
+            self.action_submit()
+        else:
+            self.action_cancel()

@@ -1,0 +1,1 @@
+"""Local history: transcripts on disk (the truth), their codecs, and the search index."""
