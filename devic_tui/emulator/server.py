@@ -61,7 +61,8 @@ class EmulatorServer:
         self._socket = _bind(host, port)
         self.port: int = self._socket.getsockname()[1]
         _silence_uvicorn()
-        config = uvicorn.Config(build_app(self.state), log_config=None, lifespan="off", access_log=False)
+        self._app = build_app(self.state)
+        config = uvicorn.Config(self._app, log_config=None, lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
