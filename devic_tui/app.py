@@ -19,13 +19,25 @@ from devic_tui.themes import load_theme_files, save_theme_choice
 
 BINDINGS = [
     Binding("ctrl+n", "screen.new_chat", "New chat", id="new-chat"),
-    Binding("escape", "screen.stop", "Stop", id="stop", show=False),
-    Binding("ctrl+b", "screen.toggle_sidebar", "Sidebar", id="toggle-sidebar"),
-    Binding("f2", "screen.focus_sidebar", "Chats", id="focus-sidebar"),
-    Binding("f3", "screen.focus_pane", "Messages", id="focus-pane"),
-    Binding("f4", "screen.focus_composer", "Compose", id="focus-composer", show=False),
-    Binding("ctrl+y", "screen.copy_last", "Copy", id="copy"),
+    Binding("ctrl+l", "screen.switch_chat", "Chats", id="switch-chat"),
+    Binding("ctrl+f", "screen.search", "Search", id="search"),
     Binding("ctrl+o", "screen.attach_files", "Attach", id="attach"),
+    Binding("escape", "screen.stop", "Stop", id="stop", show=False),
+    Binding("ctrl+r", "screen.retry", "Retry", id="retry", show=False),
+    Binding("ctrl+g", "screen.edit_last", "Edit last message", id="edit-last", show=False),
+    Binding("f8", "screen.copy_last", "Copy", id="copy"),
+    Binding("f9", "screen.copy_code", "Copy code block", id="copy-code", show=False),
+    Binding("alt+r", "screen.rename_chat", "Rename chat", id="rename-chat", show=False),
+    Binding("alt+t", "screen.tag_chat", "Tag chat", id="tag-chat", show=False),
+    Binding("alt+a", "screen.archive_chat", "Archive chat", id="archive-chat", show=False),
+    Binding("alt+d", "screen.delete_chat", "Delete chat", id="delete-chat", show=False),
+    Binding("alt+u", "screen.duplicate_chat", "Duplicate chat", id="duplicate-chat", show=False),
+    Binding("alt+x", "screen.reset_chat", "Reset chat", id="reset-chat", show=False),
+    Binding("alt+e", "screen.export_chat", "Export chat", id="export-chat", show=False),
+    Binding("ctrl+b", "screen.toggle_sidebar", "Sidebar", id="toggle-sidebar", show=False),
+    Binding("f2", "screen.focus_sidebar", "Chats", id="focus-sidebar", show=False),
+    Binding("f3", "screen.focus_pane", "Messages", id="focus-pane", show=False),
+    Binding("f4", "screen.focus_composer", "Compose", id="focus-composer", show=False),
     Binding("ctrl+t", "change_theme", "Theme", id="pick-theme", show=False),
     Binding("f1", "help", "Help", id="help"),
     Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -95,12 +107,9 @@ class DevicTuiApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, MainScreen):
-            yield SystemCommand(
-                "New chat", "Start a new chat with the same assistant", screen.action_new_chat
-            )
-            yield SystemCommand("Stop answer", "Stop the answer being written", screen.action_stop)
-            yield SystemCommand("Toggle sidebar", "Show or hide the sidebar", screen.action_toggle_sidebar)
-            yield SystemCommand(
-                "Copy answer", "Copy the focused message or the last answer", screen.action_copy_last
-            )
-        yield SystemCommand("Help", "Show every key", self.action_help)
+            for binding in BINDINGS:
+                if binding.action.startswith("screen.") and binding.id:
+                    action = getattr(screen, "action_" + binding.action.removeprefix("screen."))
+                    key = self.get_key_display(binding)
+                    yield SystemCommand(binding.description, f"{key} · {binding.id}", action)
+        yield SystemCommand("Help", "Show every key (F1)", self.action_help)

@@ -100,11 +100,17 @@ class ChatService:
         try:
             provider = self.provider(server.name)
             listing.assistants = await provider.list_assistants()
-            if provider.capabilities.lists_chats:
-                for assistant in listing.assistants:
-                    listing.remote_chats[assistant.id] = await provider.list_chats(assistant.id)
         except ProviderError as error:
             listing.error = str(error)
+        else:
+            if provider.capabilities.lists_chats:
+                found = await asyncio.gather(
+                    *(provider.list_chats(a.id) for a in listing.assistants), return_exceptions=True
+                )
+                for assistant, chats in zip(listing.assistants, found, strict=True):
+                    # One assistant refusing (gone, not shared with this token) must not hide the others.
+                    if isinstance(chats, list):
+                        listing.remote_chats[assistant.id] = chats
         listing.local_chats = await asyncio.to_thread(self.store.summaries, server=server.name)
         return listing
 
@@ -122,6 +128,66 @@ class ChatService:
 
     async def open(self, conversation_id: str) -> Conversation:
         return await asyncio.to_thread(self.store.load, conversation_id)
+
+    async def import_remote_chat(self, server: str, assistant: AssistantInfo, remote_id: str) -> Conversation:
+        """Copy a chat kept on the server into local history (or return the local copy it already has)."""
+        existing = await asyncio.to_thread(self.store.by_remote_id, server, remote_id)
+        if existing is not None:
+            return await self.open(existing.id)
+        detail = await self.provider(server).get_chat(assistant.id, remote_id)
+        conversation = self.new_conversation(server, assistant)
+        conversation.remote_id = remote_id
+        conversation.title = detail.chat.title or f"{assistant.name} chat"
+        conversation.created_at = detail.chat.created_at or conversation.created_at
+        conversation.updated_at = detail.chat.updated_at or conversation.created_at
+        conversation.metadata["imported_from_server"] = True
+        for remote in detail.messages:
+            if remote.role not in ("user", "assistant"):
+                continue
+            conversation.messages.append(
+                StoredMessage(
+                    id=new_id(),
+                    role=remote.role,
+                    content=remote.content,
+                    status="complete",
+                    created_at=remote.created_at or conversation.created_at,
+                    remote_ids=[remote.id] if remote.id else [],
+                    metadata=dict(remote.extra),
+                )
+            )
+        await asyncio.to_thread(self.store.save, conversation)
+        return conversation
+
+    async def duplicate(self, conversation: Conversation) -> Conversation:
+        """A copy of the conversation, on the server too where the API can duplicate."""
+        copy = conversation.model_copy(deep=True)
+        copy.id = new_id()
+        copy.title = f"{conversation.title or 'untitled'} (copy)"
+        copy.created_at = copy.updated_at = now()
+        provider = self.provider(conversation.server)
+        if conversation.remote_id and provider.capabilities.duplicate:
+            remote = await provider.duplicate(conversation.remote_id)
+            copy.remote_id = remote.id
+        elif provider.capabilities.server_history:
+            copy.remote_id = None  # the server would not know the copy: it continues as a new chat
+        await asyncio.to_thread(self.store.save, copy)
+        return copy
+
+    async def reset(self, conversation: Conversation) -> None:
+        """Empty the chat on the server (where the API can) and locally; the old messages go to a
+        copy in history first, so nothing said is lost."""
+        provider = self.provider(conversation.server)
+        if conversation.remote_id and provider.capabilities.reset:
+            await provider.reset(conversation.remote_id)
+        if conversation.messages:
+            kept = conversation.model_copy(deep=True)
+            kept.id = new_id()
+            kept.remote_id = None
+            kept.title = f"{conversation.title or 'untitled'} (before reset)"
+            await asyncio.to_thread(self.store.save, kept)
+        conversation.messages.clear()
+        conversation.updated_at = now()
+        await asyncio.to_thread(self.store.save, conversation)
 
     async def check_files(self, server: str, paths: list[Path]) -> list[Attachment]:
         """Describe files to attach, refusing (FileRejectedError) what this server cannot take."""
@@ -191,7 +257,10 @@ class Turn:
         return [
             HistoryMessage(role=m.role, content=m.content)
             for m in self.conversation.messages
-            if m.role in ("user", "assistant") and m.content and m.id not in (self.user.id, self.answer.id)
+            if m.role in ("user", "assistant")
+            and m.content
+            and m.status not in ("failed", "interrupted")
+            and m.id not in (self.user.id, self.answer.id)
         ]
 
     async def _save(self, message: StoredMessage, *, final: bool = False) -> None:

@@ -1,10 +1,10 @@
 """The main screen: sidebar, transcript pane, composer and status line, and the chat flows that tie
-them to the service (open, new, send, stream, stop)."""
+them to the service (open, new, send, stream, stop). Chat-management actions live in
+`chat_actions.py`."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 from textual import on, work
@@ -18,8 +18,6 @@ from devic_tui.attachments import human_size
 from devic_tui.config import ServerConfig
 from devic_tui.models import AssistantInfo, Attachment
 from devic_tui.providers.errors import ProviderError
-from devic_tui.screens.tool_form import ToolFormScreen
-from devic_tui.screens.upload import UploadScreen
 from devic_tui.providers.events import (
     Done,
     MessageBoundary,
@@ -30,6 +28,9 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
+from devic_tui.screens.chat_actions import ChatActions
+from devic_tui.screens.tool_form import ToolFormScreen
+from devic_tui.screens.upload import UploadScreen
 from devic_tui.service import ChatService, ServerListing, Turn
 from devic_tui.store.records import Conversation, StoredMessage
 from devic_tui.widgets.attachment_bar import AttachmentBar
@@ -86,7 +87,7 @@ def server_entry(listing: ServerListing) -> ServerEntry:
     return entry
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ChatActions, Screen[None]):
     def __init__(self, service: ChatService) -> None:
         super().__init__()
         self.service = service
@@ -185,45 +186,114 @@ class MainScreen(Screen[None]):
         self.composer.focus()
 
     @on(Sidebar.ChatSelected)
-    async def on_chat_selected(self, event: Sidebar.ChatSelected) -> None:
-        if event.chat.conversation_id:
-            self.open_conversation(event.chat.conversation_id)
-        else:
-            self.notify("This chat lives on the server only; importing it comes in a later version.")
+    def on_chat_selected(self, event: Sidebar.ChatSelected) -> None:
+        self.open_chat_entry(event.chat)
+
+    def open_chat_entry(self, chat: ChatEntry) -> None:
+        if chat.conversation_id:
+            self.open_conversation(chat.conversation_id)
+        elif chat.remote_id:
+            self.import_remote_chat(chat)
 
     @work(exclusive=True, group="open")
-    async def open_conversation(self, conversation_id: str) -> None:
+    async def import_remote_chat(self, chat: ChatEntry) -> None:
+        entry = self._entries.get(chat.server)
+        assistant = next((a for a in entry.assistants if a.id == chat.assistant_id), None) if entry else None
+        if assistant is None or chat.remote_id is None:
+            return
+        self.status.say(f"reading “{chat.title}” from {chat.server}…")
+        try:
+            conversation = await self.service.import_remote_chat(chat.server, assistant, chat.remote_id)
+        except ProviderError as error:
+            self.notify(str(error), title="Cannot open the server's chat", severity="error", timeout=8)
+            self.status.say("")
+            return
+        self.status.say(f"imported “{conversation.title}” into local history")
+        self.chat_changed(conversation)
+        await self._show_conversation(conversation)
+
+    @work(exclusive=True, group="open")
+    async def open_conversation(self, conversation_id: str, message_id: str | None = None) -> None:
         try:
             conversation = await self.service.open(conversation_id)
         except Exception as error:  # the store reports unreadable files with readable messages
             self.notify(str(error), severity="error")
             return
+        await self._show_conversation(conversation, message_id)
+
+    async def _show_conversation(self, conversation: Conversation, message_id: str | None = None) -> None:
         self.conversation = conversation
         self._live_view = None
         self._update_titles()
-        await self.pane.show([message_data(m, conversation.assistant_name) for m in conversation.messages])
+        await self.pane.show(
+            [message_data(m, conversation.assistant_name) for m in conversation.messages],
+            empty_hint="This chat has no messages yet.",
+            focus_id=message_id,
+        )
         self.sidebar.mark_open(conversation.id)
+        entry = self._entries.get(conversation.server)
+        if entry is not None and entry.error:
+            self.status.say(f"{conversation.server} is unreachable: reading offline")
+
+    def chat_changed(self, conversation: Conversation) -> None:
+        """Show a new or changed chat (title, time) in the sidebar and the header."""
+        entry = self._entries.get(conversation.server)
+        if entry is not None:
+            chats = entry.chats.setdefault(conversation.assistant_id, [])
+            chats[:] = [
+                c
+                for c in chats
+                if c.conversation_id != conversation.id
+                and not (conversation.remote_id and c.remote_id == conversation.remote_id)
+            ]
+            chats.append(
+                ChatEntry(
+                    server=conversation.server,
+                    assistant_id=conversation.assistant_id,
+                    title=conversation.title,
+                    updated_at=conversation.updated_at,
+                    conversation_id=conversation.id,
+                    remote_id=conversation.remote_id,
+                )
+            )
+            self.sidebar.set_servers(list(self._entries.values()))
+        if self.conversation is conversation:
+            self._update_titles()
+            self.sidebar.mark_open(conversation.id)
+
+    def forget_chat(self, conversation_id: str) -> None:
+        for entry in self._entries.values():
+            for chats in entry.chats.values():
+                chats[:] = [c for c in chats if c.conversation_id != conversation_id]
+        self.sidebar.set_servers(list(self._entries.values()))
 
     @on(Composer.Submitted)
     def on_submitted(self, event: Composer.Submitted) -> None:
         text = event.text.strip()
-        if not text:
-            return
+        if text:
+            self.start_turn(text, list(self.attachment_bar.attachments), from_composer=True)
+
+    def start_turn(self, text: str, files: list[Attachment], *, from_composer: bool = False) -> None:
         if self.streaming:
             self.notify("An answer is still coming; Esc stops it.", severity="warning")
             return
         if self.conversation is None:
             self.notify("Pick an assistant in the sidebar first.", severity="warning")
             return
-        self._turn_worker = self.send_message(self.conversation, text, list(self.attachment_bar.attachments))
+        self._turn_worker = self.send_message(self.conversation, text, files, from_composer)
 
     @work(group="turn")
-    async def send_message(self, conversation: Conversation, text: str, files: list[Attachment]) -> None:
+    async def send_message(
+        self, conversation: Conversation, text: str, files: list[Attachment], from_composer: bool
+    ) -> None:
         """Upload or prepare the attachments, then run the turn; a failed upload keeps the draft."""
         ready: list[Attachment] = []
         bar = self.attachment_bar
         try:
             for attachment in files:
+                if attachment.remote is not None or attachment.inlined:
+                    ready.append(attachment)  # already uploaded or checked (a retried message)
+                    continue
                 self.status.say(f"uploading {attachment.name} ({human_size(attachment.size)})")
                 ready.append(await self.service.attach(conversation, attachment, bar.show_progress))
         except ProviderError as error:
@@ -232,8 +302,9 @@ class MainScreen(Screen[None]):
             return
         finally:
             bar.hide_progress()
-        self.composer.clear()
-        await bar.clear_all()
+        if from_composer:
+            self.composer.clear()
+            await bar.clear_all()
         await self.run_turn(self.service.send(conversation, text, ready))
 
     def action_attach_files(self) -> None:
@@ -324,28 +395,13 @@ class MainScreen(Screen[None]):
         if answer.status == "streaming":
             answer.status = "stopped"
         view.data = message_data(answer, turn.conversation.assistant_name)
+        self.pane.replace(view.data)
         if view.is_attached:
             await view.end_stream()
         self.composer.set_busy(False)
         state = {"complete": "done"}.get(answer.status, answer.status)
         self.status.end(state, answer.error or "")
-        entry = self._entries.get(turn.conversation.server)
-        if entry is not None:
-            chats = entry.chats.setdefault(turn.conversation.assistant_id, [])
-            chats[:] = [c for c in chats if c.conversation_id != turn.conversation.id]
-            chats.append(
-                ChatEntry(
-                    server=turn.conversation.server,
-                    assistant_id=turn.conversation.assistant_id,
-                    title=turn.conversation.title,
-                    updated_at=datetime.now(UTC),
-                    conversation_id=turn.conversation.id,
-                    remote_id=turn.conversation.remote_id,
-                )
-            )
-            self.sidebar.set_servers(list(self._entries.values()))
-            if self.conversation is turn.conversation:
-                self.sidebar.mark_open(turn.conversation.id)
+        self.chat_changed(turn.conversation)
 
     def action_stop(self) -> None:
         if self.streaming and self._turn_worker is not None:

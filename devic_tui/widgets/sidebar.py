@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.content import Content
+from rich.text import Text
 from textual.message import Message
 from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
@@ -100,10 +100,10 @@ class Sidebar(Vertical):
         cursor = tree.cursor_node.data if tree.cursor_node else None
         tree.clear()
         for server in self._servers:
-            label = Content.assemble((server.name, "bold"), (f"  {server.kind}", "$text-muted"))
+            label = Text.assemble((server.name, "bold"), (f"  {server.kind}", "dim"))
             server_node = tree.root.add(label, data=server, expand=True)
             if server.error:
-                server_node.add_leaf(Content.styled(server.error[:80], "$text-error"))
+                server_node.add_leaf(Text(server.error[:80], style="red"))
             for assistant in server.assistants:
                 self._add_assistant(server_node, server, assistant, query)
             if query and not server_node.children:
@@ -124,15 +124,15 @@ class Sidebar(Vertical):
         if query and not matches_name and not shown:
             return
         node = parent.add(
-            Content(assistant.name), data=AssistantRef(server.name, assistant), expand=bool(shown)
+            Text(assistant.name), data=AssistantRef(server.name, assistant), expand=bool(shown)
         )
         for chat in shown:
             marker = "● " if chat.conversation_id and chat.conversation_id == self._open else ""
             cloud = "" if chat.conversation_id else " ☁"
-            label = Content.assemble(
-                (marker, "$text-accent"),
+            label = Text.assemble(
+                (marker, "bold"),
                 chat.title or "(untitled)",
-                (f"{cloud}  {age(chat.updated_at)}", "$text-muted"),
+                (f"{cloud}  {age(chat.updated_at)}", "dim"),
             )
             node.add_leaf(label, data=chat)
 

@@ -1,41 +1,138 @@
 """The message pane: a scrolling column of MessageViews that follows new text unless the person has
-scrolled up to read (Textual's anchor), and keyboard movement between messages."""
+scrolled up to read (Textual's anchor), with keyboard movement between messages.
+
+A long conversation is not mounted whole: every mounted widget costs on every frame
+(shared/research/STREAMING.md), so the pane keeps all messages as data and mounts a window of them,
+growing it upward when the person reaches the top, and jumping it to either end with Home/End.
+"""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from devic_tui.widgets.message_view import MessageData, MessageView
 
+WINDOW = 40
+"""How many messages are mounted at first, and how many more each step back in time adds."""
+
 
 class TranscriptPane(VerticalScroll):
     BINDINGS = [
-        ("up,k", "previous_message", "Previous"),
-        ("down,j", "next_message", "Next"),
+        Binding("up,k", "previous_message", "Previous", show=False, id="pane.previous"),
+        Binding("down,j", "next_message", "Next", show=False, id="pane.next"),
+        Binding("home,g", "jump_top", "Top", show=False, id="pane.top"),
+        Binding("end,G", "jump_bottom", "Bottom", show=False, id="pane.bottom"),
     ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.messages: list[MessageData] = []
+        self._first = 0
+        """Index in `messages` of the first mounted message."""
+        self._growing = False
 
     def on_mount(self) -> None:
         self.anchor()
 
-    async def show(self, messages: list[MessageData], *, empty_hint: str = "") -> None:
-        """Replace the pane's content with these messages."""
-        await self.remove_children()
+    async def show(
+        self, messages: list[MessageData], *, empty_hint: str = "", focus_id: str | None = None
+    ) -> None:
+        """Replace the pane's content with these messages, showing the newest (or `focus_id`)."""
+        self.messages = list(messages)
         if not messages:
-            await self.mount(Static(empty_hint, classes="empty-hint"))
+            await self.remove_children()
+            self._first = 0
+            await self.mount(Static(empty_hint, classes="empty-hint", markup=False))
             return
-        await self.mount_all([MessageView(data) for data in messages])
-        self.anchor()
+        index = next((i for i, m in enumerate(messages) if m.id == focus_id), None)
+        if index is None:
+            await self._mount_window(max(0, len(messages) - WINDOW), len(messages))
+            self.anchor()
+            return
+        start = max(0, index - WINDOW // 2)
+        await self._mount_window(start, min(len(messages), start + WINDOW))
+        self.release_anchor()
+        target = self.view_for(messages[index].id)
+        if target is not None:
+            target.focus(scroll_visible=False)
+            self.call_after_refresh(target.scroll_visible, animate=False, top=True)
+
+    async def _mount_window(self, start: int, end: int) -> None:
+        self._first = start
+        with self.app.batch_update():
+            await self.remove_children()
+            await self.mount_all([MessageView(data) for data in self.messages[start:end]])
 
     async def add(self, data: MessageData) -> MessageView:
+        """Append a new message at the bottom (the window first returns there if it had moved)."""
         for hint in self.query(".empty-hint"):
             await hint.remove()
+        views = self.views()
+        if views and views[-1].data.id != self.messages[-1].id:
+            await self._mount_window(max(0, len(self.messages) - WINDOW), len(self.messages))
+        self.messages.append(data)
         view = MessageView(data)
         await self.mount(view)
         return view
 
+    def replace(self, data: MessageData) -> None:
+        """Keep the pane's record of a message current after its view was given new data."""
+        for index, message in enumerate(self.messages):
+            if message.id == data.id:
+                self.messages[index] = data
+                return
+
     def views(self) -> list[MessageView]:
         return list(self.query(MessageView))
+
+    def view_for(self, message_id: str) -> MessageView | None:
+        return next((v for v in self.views() if v.data.id == message_id), None)
+
+    @property
+    def mounted_range(self) -> tuple[int, int]:
+        return self._first, self._first + len(self.views())
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 and old > 0 and self._first > 0 and not self._growing:
+            self.run_worker(self.show_earlier(), group="pane-grow", exclusive=True)
+
+    async def show_earlier(self) -> None:
+        """Mount the previous WINDOW messages above the first one, keeping the view where it was."""
+        if self._first == 0:
+            return
+        self._growing = True
+        try:
+            start = max(0, self._first - WINDOW)
+            first_view = self.views()[0] if self.views() else None
+            new_views = [MessageView(data) for data in self.messages[start : self._first]]
+            await self.mount_all(new_views, before=first_view)
+            self._first = start
+            if first_view is not None:
+                self.call_after_refresh(first_view.scroll_visible, animate=False, top=True)
+        finally:
+            self._growing = False
+
+    async def action_jump_top(self) -> None:
+        if self._first > 0:
+            await self._mount_window(0, min(len(self.messages), WINDOW))
+        self.release_anchor()
+        self.scroll_home(animate=False)
+        views = self.views()
+        if views:
+            views[0].focus(scroll_visible=False)
+
+    async def action_jump_bottom(self) -> None:
+        start, end = self.mounted_range
+        if end < len(self.messages):
+            await self._mount_window(max(0, len(self.messages) - WINDOW), len(self.messages))
+        self.scroll_end(animate=False)
+        self.anchor()
+        views = self.views()
+        if views:
+            views[-1].focus(scroll_visible=False)
 
     def _move(self, step: int) -> None:
         views = self.views()
@@ -43,6 +140,9 @@ class TranscriptPane(VerticalScroll):
             return
         focused = self.screen.focused
         index = views.index(focused) if isinstance(focused, MessageView) else len(views)
+        if index + step < 0 and self._first > 0:
+            self.run_worker(self.show_earlier(), group="pane-grow", exclusive=True)
+            return
         target = views[max(0, min(len(views) - 1, index + step))]
         target.focus()
         target.scroll_visible(animate=False)

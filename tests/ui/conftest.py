@@ -1,26 +1,52 @@
-"""UI fixtures: the app wired to the loopback emulator's demo servers, with a store in tmp_path."""
+"""UI fixtures: the app wired to the loopback emulator's demo servers, with its history in tmp_path,
+and a helper that waits for the app to settle (servers listed, no answer streaming)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from devic_tui.store.transcripts import TranscriptStore
+from textual.pilot import Pilot
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.config import Settings
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
+from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
+from devic_tui.store.transcripts import TranscriptStore
 
 
 @pytest.fixture
 def make_app(emulator: EmulatorServer, tmp_path: Path) -> Callable[..., DevicTuiApp]:
-    def make(**settings_fields: object) -> DevicTuiApp:
-        settings = Settings(servers=demo_servers(emulator.base_url), **settings_fields)  # type: ignore[arg-type]
-        store = TranscriptStore(tmp_path / "transcripts", settings.transcript_format)
+    def make(servers: list[Any] | None = None, **settings_fields: Any) -> DevicTuiApp:
+        settings = Settings(servers=servers or demo_servers(emulator.base_url), **settings_fields)
+        store = TranscriptStore(tmp_path / "data" / "transcripts", settings.transcript_format)
         service = ChatService(settings, store=store)
         return DevicTuiApp(settings, service=service)
 
     return make
+
+
+async def settle(pilot: Pilot[None], *, timeout: float = 10.0) -> MainScreen:
+    """Wait until the servers are listed and no answer is being written; return the main screen."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await pilot.pause(0.05)
+        screen = app.screen
+        if isinstance(screen, MainScreen) and not screen.streaming and screen.sidebar.tree.root.children:
+            await pilot.pause(0.05)
+            return screen
+    raise AssertionError("the app did not settle")
+
+
+async def send(pilot: Pilot[None], screen: MainScreen, text: str) -> None:
+    screen.composer.focus()
+    screen.composer.load_text(text)
+    await pilot.press("enter")
+    await pilot.pause(0.1)

@@ -1,39 +1,135 @@
-"""Pilot tests of the main chat flows against the emulator: send and stream, stop, interruption."""
+"""Pilot tests of the main chat flows against the emulator over loopback: send and stream, stop,
+a dropped connection, retry, the tool-call form, new chat and the sidebar."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from devic_tui.app import DevicTuiApp
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.screens.main import MainScreen
+from devic_tui.widgets.sidebar import AssistantRef
+from tests.ui.conftest import send, settle
 
 
-async def wait_idle(app: DevicTuiApp, pilot: object, screen: MainScreen) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10.0
-    while loop.time() < deadline:
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-        if not screen.streaming and screen.sidebar.tree.root.children:
-            return
-    raise AssertionError("the app did not settle")
+def pick(screen: MainScreen, server: str, assistant: str) -> None:
+    entry = screen._entries[server]
+    info = next(a for a in entry.assistants if a.id == assistant)
+    screen.start_new_chat(server, info)
 
 
 async def test_send_streams_an_answer_and_saves_it(make_app: Callable[..., DevicTuiApp]) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, MainScreen)
-        await wait_idle(app, pilot, screen)
-        assert screen.conversation is not None
-        screen.composer.load_text("hello emulator")
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        await wait_idle(app, pilot, screen)
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "hello emulator")
+        screen = await settle(pilot)
         views = screen.pane.views()
         assert [v.data.role for v in views] == ["user", "assistant"]
         assert "hello emulator" in views[1].data.content
         assert views[1].data.status == "complete"
+        assert screen.conversation is not None
         stored = app.service.store.load(screen.conversation.id)
         assert [m.status for m in stored.messages] == ["complete", "complete"]
         assert stored.remote_id
+        assert stored.title == "hello emulator"
+
+
+async def test_escape_stops_and_keeps_the_text(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    emulator.reset(EmulatorOptions(slow_delay=0.2))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "slow")
+        await send(pilot, screen, "write a lot")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if screen.pane.views()[-1].data.content:
+                break
+        await pilot.press("escape")
+        screen = await settle(pilot)
+        answer = screen.pane.views()[-1].data
+        assert answer.status == "stopped"
+        assert screen.conversation is not None
+        stored = app.service.store.load(screen.conversation.id)
+        assert stored.messages[-1].status == "stopped"
+        assert stored.messages[-1].content == answer.content
+
+
+async def test_dropped_connection_is_marked_interrupted(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "cut")
+        await send(pilot, screen, "please answer")
+        screen = await settle(pilot)
+        answer = screen.pane.views()[-1]
+        assert answer.data.status == "interrupted"
+        assert answer.data.content  # the text before the cut is kept
+        assert answer.data.error and "broke off" in answer.data.error
+        assert answer.has_class("-partial")
+
+
+async def test_retry_sends_the_last_message_again(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "once more")
+        screen = await settle(pilot)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.1)
+        screen = await settle(pilot)
+        roles = [v.data.role for v in screen.pane.views()]
+        assert roles == ["user", "assistant", "user", "assistant"]
+        assert "message 2 of this chat" in screen.pane.views()[-1].data.content
+
+
+async def test_new_chat_and_sidebar_lists_it(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "first chat")
+        screen = await settle(pilot)
+        first = screen.conversation
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.1)
+        assert screen.conversation is not first
+        assert screen.pane.views() == []
+        titles = [
+            node.label.plain
+            for node in screen.sidebar.tree.root.children[2].children[0].children  # demo-agent / echo
+        ]
+        assert any("first chat" in t for t in titles)
+
+
+async def test_sidebar_filter_narrows_assistants(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        await pilot.press("f2")
+        screen.sidebar.query_one("#sidebar-filter").focus()
+        await pilot.press(*"markd")
+        await pilot.pause(0.1)
+        shown = [
+            node.data.assistant.id
+            for server in screen.sidebar.tree.root.children
+            for node in server.children
+            if isinstance(node.data, AssistantRef)
+        ]
+        assert shown and all(a == "markdown" for a in shown)
+
+
+async def test_copy_puts_the_last_answer_on_the_clipboard(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "copy me")
+        screen = await settle(pilot)
+        await pilot.press("f8")
+        assert app.clipboard == screen.pane.views()[-1].data.content

@@ -1,0 +1,83 @@
+"""Small modal dialogs the chat actions share: a yes/no confirmation for destructive actions and a
+one-line text prompt (rename, tags). Both are keyboard-first: y/n/Esc and Enter/Esc."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+_DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 70; max-width: 95%; height: auto;
+    border: round $accent; background: $surface; padding: 1 2;
+}}
+{name} .dialog-text {{ height: auto; margin: 0 0 1 0; }}
+{name} .dialog-buttons {{ height: auto; align-horizontal: right; }}
+{name} Button {{ margin: 0 0 0 1; }}
+"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Asks before a destructive action; returns True only for an explicit yes."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmScreen")
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, text: str, *, yes: str = "Yes") -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.text = text
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Static(self.text, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
+                yield Button("No (n)", id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Asks for one line of text; returns it (stripped), or None when cancelled."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="PromptScreen")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, title: str, text: str, *, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.text = text
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Static(self.text, classes="dialog-text", markup=False)
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
