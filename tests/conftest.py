@@ -68,7 +68,7 @@ def server_config(emulator: EmulatorServer) -> Callable[..., ServerConfig]:
         fields.setdefault("name", f"emu-{kind}")
         fields.setdefault("token", TEST_TOKEN)
         fields.setdefault("base_url", emulator.base_url + EMULATOR_PATHS[kind])
-        return ServerConfig(kind=kind, **fields)  # type: ignore[arg-type]
+        return ServerConfig(kind=kind, **fields)
 
     return make
 

@@ -5,8 +5,10 @@ retries (before any byte of an answer) and error responses mapped to our error c
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +29,7 @@ from devic_tui.providers.errors import (
     StreamInterruptedError,
     error_from_response,
 )
-from devic_tui.providers.retry import RetryPolicy, next_delay
+from devic_tui.providers.retry import RetryPolicy, next_delay, parse_retry_after
 from devic_tui.tokens import resolve_token
 
 log = logging.getLogger("devic_tui.http")
@@ -67,6 +69,12 @@ def check_url_security(server: ServerConfig) -> None:
         )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verified TLS context for every client: building one costs ~100 ms."""
+    return ssl.create_default_context()
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
@@ -98,6 +106,7 @@ class HttpClient:
             ),
             headers={"User-Agent": USER_AGENT, **server.headers},
             follow_redirects=False,
+            verify=_tls_context(),
             transport=transport,
         )
 
@@ -161,10 +170,15 @@ class HttpClient:
             method = request.method
             if response.status_code in (301, 302, 303) and method != "HEAD":
                 method = "GET"
+            headers = request.headers.copy()
+            if method != request.method:
+                # The body is dropped with the method change, so are the headers that describe it.
+                for name in ("content-length", "content-type", "transfer-encoding"):
+                    headers.pop(name, None)
             request = self._client.build_request(
                 method,
                 target,
-                headers=request.headers,
+                headers=headers,
                 content=request.content if method == request.method else None,
             )
         raise RedirectRefusedError(
@@ -202,7 +216,11 @@ class HttpClient:
             await response.aclose()
             refused = self._error(response, body)
             log.debug("%s %s -> %d", method, request.url.path, response.status_code)
-            retry_after = refused.retry_after if isinstance(refused, RateLimitedError) else None
+            retry_after = (
+                refused.retry_after
+                if isinstance(refused, RateLimitedError)
+                else parse_retry_after(response.headers.get("retry-after"))
+            )
             delay = next_delay(attempt, self.policy, status=response.status_code, retry_after=retry_after)
             if delay is None:
                 raise refused

@@ -1,35 +1,48 @@
-"""Server-sent events off an httpx response, decoded by httpx-sse (bytes to lines to events, by the
-WHATWG rules: CRLF, comments, multi-line data), with a cap on how many bytes an answer may take."""
+"""Server-sent events off an httpx response, decoded with httpx-sse's decoders (bytes to lines to
+events, by the WHATWG rules: CRLF, comments, multi-line data), with a cap on how many bytes an answer
+may take."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
+from httpx_sse import ServerSentEvent
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the WHATWG line and event rules
 
 from devic_tui.providers.errors import AnswerTooLongError, MalformedResponseError
-
-
-class _LenientEventSource(EventSource):
-    def _check_content_type(self) -> None:
-        # Servers in the wild label event streams text/plain or application/json; parse them anyway.
-        return None
 
 
 async def iter_sse(
     response: httpx.Response, *, server: str, max_bytes: int
 ) -> AsyncIterator[ServerSentEvent]:
-    """Yield each event of `response`; raise AnswerTooLongError past `max_bytes`."""
-    async for event in _LenientEventSource(response).aiter_sse():
+    """Yield each event of `response`; raise AnswerTooLongError past `max_bytes`.
+
+    The cap is checked on every chunk read, not per event, so a stream that never sends a blank
+    line (one endless data line, or only keep-alive comments) cannot fill memory. Whatever the
+    content type says, the body is read as an event stream: servers in the wild label them
+    text/plain or application/json.
+    """
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    lines = SSELineDecoder()
+    events = SSEDecoder()
+    async for chunk in response.aiter_bytes():
         if response.num_bytes_downloaded > max_bytes:
             raise AnswerTooLongError(
                 f"server '{server}' sent more than {max_bytes:,} bytes; the answer was cut there",
                 server=server,
             )
-        yield event
+        for line in lines.decode(text.decode(chunk)):
+            event = events.decode(line.rstrip("\n"))
+            if event is not None:
+                yield event
+    for line in [*lines.decode(text.decode(b"", final=True)), *lines.flush()]:
+        event = events.decode(line.rstrip("\n"))
+        if event is not None:
+            yield event
 
 
 def is_done_marker(event: ServerSentEvent) -> bool:

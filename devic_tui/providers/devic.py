@@ -1,0 +1,771 @@
+"""The Devic.ai assistants API (contract §1): send in one of three request shapes, read every answer
+shape Devic servers use, and in async mode (the default) follow the answer message by message by
+polling the chat's realtime record, with stop, client-side tool calls, uploads and chat browsing.
+
+Every path and discriminator lives in the tables below, so a change on Devic's side is one line.
+The answer-shape readers are pure module functions, tested on literal JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from devic_tui.config import ServerConfig
+from devic_tui.models import (
+    AssistantInfo,
+    Attachment,
+    RemoteChat,
+    RemoteChatDetail,
+    RemoteFile,
+    RemoteMessage,
+    Role,
+    Usage,
+)
+from devic_tui.providers.base import Capabilities, Provider, SendRequest, ToolOutput, UploadResult, guarded
+from devic_tui.providers.errors import (
+    BadRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    ServerError,
+)
+from devic_tui.providers.events import (
+    Done,
+    MessageBoundary,
+    Notice,
+    Progress,
+    SendEvent,
+    StreamError,
+    TextDelta,
+    ToolCall,
+    ToolCallRequest,
+    UsageReport,
+)
+from devic_tui.providers.http import HttpClient, ProgressCallback
+from devic_tui.providers.parsing import as_list, first_str, parse_time, unwrap
+
+DEFAULT_PREFIX = "/api/v1"
+PATHS = {
+    "assistants": "/assistants",
+    "assistant": "/assistants/{assistant}",
+    "send": "/assistants/{assistant}/messages",
+    "chats": "/assistants/{assistant}/chats",
+    "chat": "/assistants/{assistant}/chats/{chat}",
+    "realtime": "/assistants/{assistant}/chats/{chat}/realtime",
+    "stop": "/assistants/{assistant}/chats/{chat}/stop",
+    "tool_response": "/assistants/{assistant}/chats/{chat}/tool-response",
+    "upload": "/files/upload",
+}
+ASYNC_PARAMS = {"async": "true"}
+ASSISTANT_PARAMS = {"external": "true"}
+CHAT_LIST_PARAMS = {"offset": "0", "limit": "100"}
+UPLOAD_FIELD = "file"
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+CHAT_ID_KEYS = ("chatUid", "chatUID", "chatUuid", "chatId", "uid", "id")
+MESSAGE_LIST_KEYS = ("messages", "chatContent", "chatHistory")
+MESSAGE_ID_KEYS = ("uid", "id", "messageUid", "messageId")
+TIME_KEYS = ("timestamp", "createdAt", "creationTimestampMs")
+
+STATUS_GOING = frozenset({"buffering", "processing"})
+STATUS_COMPLETED = "completed"
+STATUS_ERROR = "error"
+STATUS_LIMIT = "limit_exceeded"
+STATUS_TOOLS = "waiting_for_tool_response"
+STATUS_HANDED_OFF = "handed_off"
+STATUS_TERMINAL = frozenset({STATUS_COMPLETED, STATUS_ERROR, STATUS_LIMIT, STATUS_TOOLS, STATUS_HANDED_OFF})
+
+POLL_GROWTH = 1.5
+POLL_MAX_DELAY = 10.0
+
+FILE_TYPES = {"image": "image", "audio": "audio", "video": "video"}
+DOCUMENT_MIME_HINTS = ("text/", "pdf", "msword", "officedocument", "opendocument", "json", "xml", "csv")
+
+_ROLES: dict[str, Role] = {
+    "user": "user",
+    "assistant": "assistant",
+    "system": "system",
+    "developer": "system",
+    "tool": "tool",
+}
+
+clock: Callable[[], float] = time.monotonic
+"""The clock that measures a silent poll; tests may replace it."""
+
+
+# --------------------------------------------------------------------------- answer-shape readers
+
+
+@dataclass(frozen=True)
+class DevicMessage:
+    """One ChatMessage, whatever shape it arrived in."""
+
+    role: str
+    text: str
+    uid: str | None = None
+    created_at: datetime | None = None
+    files: list[RemoteFile] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    chat_uid: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DevicAnswer:
+    """A sync answer or a stored chat: the chat's id, its messages and what else it said."""
+
+    chat_uid: str | None
+    messages: list[DevicMessage]
+    tokens_used: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RealtimeState:
+    """One poll of a chat's live record."""
+
+    chat_uid: str | None
+    status: str
+    messages: list[DevicMessage]
+    pending_tool_calls: list[ToolCall]
+    last_updated: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def content_text(content: Any) -> str:
+    """A message's text: `content` itself when a string, else `content.message`."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        message = content.get("message")
+        if isinstance(message, str):
+            return message
+        text = content.get("text")
+        if isinstance(text, str):
+            return text
+    return ""
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _first_time(mapping: dict[str, Any], keys: tuple[str, ...]) -> datetime | None:
+    for key in keys:
+        found = parse_time(mapping.get(key))
+        if found is not None:
+            return found
+    return None
+
+
+def parse_tool_calls(raw: Any) -> list[ToolCall]:
+    """Tool calls in OpenAI's function form: `[{id, type, function: {name, arguments}}]`."""
+    calls: list[ToolCall] = []
+    if not isinstance(raw, list):
+        return calls
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        raw_function = item.get("function")
+        function: dict[str, Any] = raw_function if isinstance(raw_function, dict) else {}
+        name = first_str(function, ("name",)) or first_str(item, ("name",)) or ""
+        arguments: Any = function.get("arguments", item.get("arguments", ""))
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        call_id = first_str(item, ("id", "tool_call_id", "toolCallId"))
+        if call_id and name:
+            description = first_str(function, ("description",)) or ""
+            calls.append(ToolCall(id=call_id, name=name, arguments=arguments, description=description))
+    return calls
+
+
+def _message_files(content: Any) -> list[RemoteFile]:
+    if not isinstance(content, dict) or not isinstance(content.get("files"), list):
+        return []
+    files = []
+    for item in content["files"]:
+        if isinstance(item, dict) and first_str(item, ("name",)):
+            files.append(
+                RemoteFile(
+                    name=item["name"],
+                    url=first_str(item, ("url", "downloadUrl", "donwloadUrl")),
+                    file_type=first_str(item, ("type", "fileType")),
+                )
+            )
+    return files
+
+
+def parse_message(raw: Any) -> DevicMessage | None:
+    """A ChatMessage, or None for something that is not one."""
+    if not isinstance(raw, dict):
+        return None
+    role = raw.get("role")
+    if not isinstance(role, str):
+        return None
+    content = raw.get("content")
+    return DevicMessage(
+        role=role,
+        text=content_text(content),
+        uid=first_str(raw, MESSAGE_ID_KEYS),
+        created_at=_first_time(raw, TIME_KEYS),
+        files=_message_files(content),
+        tool_calls=parse_tool_calls(raw.get("tool_calls")),
+        chat_uid=first_str(raw, ("chatUid", "chatUID")),
+        raw=raw,
+    )
+
+
+def parse_messages(raw: Any) -> list[DevicMessage]:
+    found = [parse_message(item) for item in raw] if isinstance(raw, list) else []
+    return [message for message in found if message is not None]
+
+
+def parse_answer(body: Any) -> DevicAnswer | None:
+    """Any answer shape of a send or a stored chat, or None when the body is none of them:
+    ChatHistory, stored chat (`chatContent`), legacy (`chatUuid` + `message`), a bare array."""
+    body = unwrap(body)
+    if isinstance(body, list):
+        messages = parse_messages(body)
+        if body and not messages:
+            return None
+        chat_uid = next((m.chat_uid for m in messages if m.chat_uid), None)
+        return DevicAnswer(chat_uid=chat_uid, messages=messages)
+    if not isinstance(body, dict):
+        return None
+    chat_uid = first_str(body, CHAT_ID_KEYS[:-2])
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    tokens = _int(body.get("tokens_used"))
+    for key in MESSAGE_LIST_KEYS:
+        if isinstance(body.get(key), list):
+            messages = parse_messages(body[key])
+            if tokens is None:
+                inputs, outputs = _int(body.get("inputTokens")), _int(body.get("outputTokens"))
+                if inputs is not None or outputs is not None:
+                    tokens = (inputs or 0) + (outputs or 0)
+            return DevicAnswer(chat_uid, messages, tokens, metadata or {}, body)
+    message = body.get("message")
+    if isinstance(message, str | dict) and ("chatUuid" in body or "tokens_used" in body or chat_uid):
+        reply = DevicMessage(
+            role="assistant",
+            text=content_text(message),
+            uid=first_str(body, MESSAGE_ID_KEYS[2:]),
+            created_at=_first_time(body, TIME_KEYS),
+            raw=body,
+        )
+        return DevicAnswer(chat_uid, [reply], tokens, metadata or {}, body)
+    return None
+
+
+def parse_realtime(body: Any) -> RealtimeState | None:
+    """The realtime record `{chatUID, chatHistory, status, lastUpdatedAt, pendingToolCalls?}`."""
+    data = unwrap(body)
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        return None
+    history: list[Any] = next((data[k] for k in MESSAGE_LIST_KEYS if isinstance(data.get(k), list)), [])
+    return RealtimeState(
+        chat_uid=first_str(data, CHAT_ID_KEYS[:-2]),
+        status=data["status"],
+        messages=parse_messages(history),
+        pending_tool_calls=parse_tool_calls(data.get("pendingToolCalls")),
+        last_updated=parse_time(data.get("lastUpdatedAt")),
+        raw=data,
+    )
+
+
+def async_chat_uid(body: Any) -> str | None:
+    """The chat id of an async send's answer `{"success": true, "data": {"chatUid"}}`."""
+    data = unwrap(body)
+    return first_str(data, CHAT_ID_KEYS[:-2]) if isinstance(data, dict) else None
+
+
+def parse_assistants(body: Any) -> list[AssistantInfo]:
+    found = []
+    for item in as_list(body, "assistants", "specializations"):
+        identifier = first_str(item, ("identifier", "id"))
+        if not identifier:
+            continue
+        extra = {k: item[k] for k in ("model", "provider", "state", "imgUrl") if item.get(k) is not None}
+        found.append(
+            AssistantInfo(
+                id=identifier,
+                name=first_str(item, ("name",)) or identifier,
+                description=first_str(item, ("description",)) or "",
+                extra=extra,
+            )
+        )
+    return found
+
+
+def parse_chat_list(body: Any, assistant_id: str) -> list[RemoteChat]:
+    """`{histories: [...]}` or `{data: {chats: [...]}}` as RemoteChats."""
+    chats = []
+    for item in as_list(body, "histories", "chats"):
+        chat_id = first_str(item, CHAT_ID_KEYS)
+        if not chat_id:
+            continue
+        chats.append(
+            RemoteChat(
+                id=chat_id,
+                title=first_str(item, ("name", "title")) or "",
+                assistant_id=first_str(item, ("assistantSpecializationIdentifier", "assistantIdentifier"))
+                or assistant_id,
+                created_at=_first_time(item, ("creationTimestampMs", "createdAt")),
+                updated_at=_first_time(item, ("lastEditTimestampMs", "updatedAt", "lastUpdatedAt")),
+            )
+        )
+    return chats
+
+
+def remote_message(message: DevicMessage) -> RemoteMessage:
+    extra: dict[str, Any] = {}
+    if message.role not in ("user", "assistant", "system", "tool"):
+        extra["role"] = message.role
+    if message.tool_calls:
+        extra["tool_calls"] = [call.model_dump() for call in message.tool_calls]
+    return RemoteMessage(
+        role=_ROLES.get(message.role, "system"),
+        content=message.text,
+        id=message.uid,
+        created_at=message.created_at,
+        files=message.files,
+        extra=extra,
+    )
+
+
+def parse_stored_chat(body: Any, assistant_id: str, chat_id: str) -> RemoteChatDetail | None:
+    """A stored chat (`chatUID`/`chatContent`) or a ChatHistory as a RemoteChatDetail."""
+    answer = parse_answer(body)
+    if answer is None:
+        return None
+    raw = answer.raw
+    chat = RemoteChat(
+        id=answer.chat_uid or chat_id,
+        title=first_str(raw, ("name", "title")) or "",
+        assistant_id=first_str(raw, ("assistantSpecializationIdentifier", "assistantIdentifier"))
+        or assistant_id,
+        created_at=_first_time(raw, ("creationTimestampMs", "createdAt")),
+        updated_at=_first_time(raw, ("lastEditTimestampMs", "updatedAt")),
+    )
+    return RemoteChatDetail(chat=chat, messages=[remote_message(m) for m in answer.messages])
+
+
+def parse_upload(body: Any) -> RemoteFile | None:
+    data = unwrap(body)
+    if not isinstance(data, dict):
+        return None
+    name = first_str(data, ("name", "fileName", "filename"))
+    url = first_str(data, ("downloadUrl", "donwloadUrl", "url"))
+    if not name or not url:
+        return None
+    return RemoteFile(
+        name=name, url=url, file_type=first_str(data, ("fileType", "type")), id=first_str(data, ("id",))
+    )
+
+
+def file_type_for(mime_type: str) -> str:
+    """Devic's `fileType` for a MIME type."""
+    major = mime_type.split("/", 1)[0]
+    if major in FILE_TYPES:
+        return FILE_TYPES[major]
+    if any(hint in mime_type for hint in DOCUMENT_MIME_HINTS):
+        return "document"
+    return "other"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where the answer starts in a chat's history: after the user message we sent (`text`), or at a
+    known position (`index`, after a tool response); with neither, after the last user or tool turn."""
+
+    text: str | None = None
+    index: int | None = None
+
+
+def reply_messages(messages: list[DevicMessage], anchor: Anchor, *, final: bool = True) -> list[DevicMessage]:
+    """The assistant messages that answer what we sent. Before the history shows our message, and
+    while not `final`, that is nothing yet; once final, the last user message anchors it."""
+    start: int | None = None
+    if anchor.index is not None:
+        start = anchor.index
+    else:
+        roles = ("user",) if anchor.text is not None else ("user", "tool")
+        turns = [i for i, m in enumerate(messages) if m.role in roles]
+        if anchor.text is not None:
+            ours = [i for i in turns if messages[i].text.strip() == anchor.text.strip()]
+            if ours:
+                start = ours[-1] + 1
+        if start is None and (final or anchor.text is None):
+            start = turns[-1] + 1 if turns else 0
+    if start is None:
+        return []
+    return [m for m in messages[start:] if m.role == "assistant"]
+
+
+# --------------------------------------------------------------------------- the provider
+
+
+@dataclass
+class _Followed:
+    """What a poll loop has shown so far of one answer."""
+
+    shown: set[str] = field(default_factory=set)
+    ids: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+class DevicProvider(Provider):
+    kind = "devic"
+    capabilities = Capabilities(lists_assistants=True, lists_chats=True, server_history=True)
+
+    def __init__(self, server: ServerConfig, http: HttpClient) -> None:
+        super().__init__(server, http)
+        uploads = server.request_shape == "message"
+        self.capabilities = Capabilities(
+            streams=False,
+            lists_assistants=True,
+            lists_chats=True,
+            server_history=True,
+            upload=uploads,
+            max_upload_bytes=MAX_UPLOAD_BYTES if uploads else None,
+            stop=server.async_mode,
+            tool_calls=server.async_mode,
+        )
+        self._resume: dict[str, tuple[int, int]] = {}
+        """Per chat, when it stopped for a tool call: the history length (where the answer goes on)
+        and how many messages of the answer were shown before it."""
+
+    # -- paths and bodies
+
+    @property
+    def prefix(self) -> str:
+        prefix = DEFAULT_PREFIX if self.server.path_prefix is None else self.server.path_prefix
+        return "/" + prefix.strip("/") if prefix.strip("/") else ""
+
+    def _path(self, name: str, **params: str) -> str:
+        quoted = {key: quote(value, safe="") for key, value in params.items()}
+        return self.prefix + PATHS[name].format(**quoted)
+
+    def _files(self, attachments: list[Attachment]) -> list[dict[str, str]]:
+        files = []
+        for attachment in attachments:
+            remote = attachment.remote
+            if remote is None or not remote.url:
+                continue
+            files.append(
+                {
+                    "name": remote.name or attachment.name,
+                    "downloadUrl": remote.url,
+                    "donwloadUrl": remote.url,
+                    "fileType": remote.file_type or file_type_for(attachment.mime_type),
+                }
+            )
+        return files
+
+    def body(self, request: SendRequest) -> dict[str, Any]:
+        """The send body in the configured request shape; unset optional fields are left out."""
+        server = self.server
+        body: dict[str, Any]
+        if server.request_shape == "legacy":
+            body = {"message": request.text, "chatUuid": request.conversation_id}
+            if server.metadata:
+                body["metadata"] = server.metadata
+            return body
+        if server.request_shape == "messages":
+            body = {"messages": [{"role": "user", "content": request.text}]}
+        else:
+            body = {"message": request.text}
+        if request.conversation_id:
+            body["chatUid"] = request.conversation_id
+        if server.metadata:
+            body["metadata"] = server.metadata
+        if server.tenant_id:
+            body["tenantId"] = server.tenant_id
+        if server.request_shape == "messages":
+            if server.subtenant_id:
+                body["subtenantId"] = server.subtenant_id
+        else:
+            files = self._files(request.attachments)
+            if files:
+                body["files"] = files
+        return body
+
+    def _malformed(self, what: str) -> MalformedResponseError:
+        return MalformedResponseError(f"server '{self.name}' {what}", server=self.name)
+
+    # -- send
+
+    def send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
+        if self.server.async_mode:
+            return guarded(self._send_async(request))
+        return guarded(self._send_sync(request))
+
+    async def _send_sync(self, request: SendRequest) -> AsyncIterator[SendEvent]:
+        started = datetime.now(UTC)
+        path = self._path("send", assistant=request.assistant_id)
+        body = await self.http.request_json("POST", path, json=self.body(request))
+        answer = parse_answer(body)
+        if answer is None:
+            raise self._malformed("answered with something that is not a Devic chat or message")
+        reply = [m for m in reply_messages(answer.messages, Anchor(text=request.text)) if m.text]
+        if not reply:
+            raise self._malformed(
+                "answered without an assistant message after the one we sent (the reply is missing)"
+            )
+        chat_uid = answer.chat_uid or request.conversation_id
+        for index, message in enumerate(reply):
+            if index:
+                yield MessageBoundary(message_id=message.uid)
+            yield TextDelta(text=message.text, message_id=message.uid)
+        if answer.tokens_used is not None:
+            yield UsageReport(usage=Usage(total_tokens=answer.tokens_used))
+        yield Done(
+            conversation_id=chat_uid,
+            message_ids=[m.uid for m in reply if m.uid],
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            metadata={"devic": answer.metadata} if answer.metadata else {},
+        )
+
+    async def _send_async(self, request: SendRequest) -> AsyncIterator[SendEvent]:
+        started = datetime.now(UTC)
+        path = self._path("send", assistant=request.assistant_id)
+        body = await self.http.request_json("POST", path, params=ASYNC_PARAMS, json=self.body(request))
+        chat_uid = async_chat_uid(body)
+        if chat_uid is None:
+            raise self._malformed("accepted the message but named no chatUid to follow")
+        async for event in self._follow(request.assistant_id, chat_uid, Anchor(text=request.text), started):
+            yield event
+
+    async def _follow(
+        self, assistant_id: str, chat_uid: str, anchor: Anchor, started: datetime, shown: int = 0
+    ) -> AsyncIterator[SendEvent]:
+        """Poll the realtime record until the answer ends; errors end as a StreamError naming the chat.
+        `shown` counts messages of this answer shown before (so the next one starts a new message)."""
+        followed = _Followed(count=shown)
+        try:
+            async for event in self._poll(assistant_id, chat_uid, anchor, started, followed):
+                yield event
+        except ProviderError as error:
+            yield StreamError(error=error, conversation_id=chat_uid)
+
+    def _show(self, messages: list[DevicMessage], followed: _Followed) -> list[SendEvent]:
+        """Events for the answer's messages not shown yet (each whole, one after another)."""
+        events: list[SendEvent] = []
+        for position, message in enumerate(messages):
+            key = message.uid or f"#{position}"
+            if key in followed.shown or not message.text:
+                continue
+            followed.shown.add(key)
+            if message.uid:
+                followed.ids.append(message.uid)
+            if followed.count:
+                events.append(MessageBoundary(message_id=message.uid))
+            events.append(TextDelta(text=message.text, message_id=message.uid))
+            followed.count += 1
+        return events
+
+    def _done(self, chat_uid: str, followed: _Followed, started: datetime, status: str) -> Done:
+        return Done(
+            conversation_id=chat_uid,
+            message_ids=list(followed.ids),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            metadata={"devic_status": status},
+        )
+
+    async def _poll(
+        self, assistant_id: str, chat_uid: str, anchor: Anchor, started: datetime, followed: _Followed
+    ) -> AsyncIterator[SendEvent]:
+        path = self._path("realtime", assistant=assistant_id, chat=chat_uid)
+        delay = self.server.poll_interval
+        status: str | None = None
+        quiet_since = clock()
+        while True:
+            await self.http._sleep(delay)
+            delay = min(delay * POLL_GROWTH, POLL_MAX_DELAY)
+            try:
+                body = await self.http.request_json("GET", path)
+            except NotFoundError:
+                async for event in self._finish_from_store(assistant_id, chat_uid, anchor, started, followed):
+                    yield event
+                return
+            state = parse_realtime(body)
+            if state is None:
+                raise self._malformed("answered a progress poll with something that is not a chat status")
+            news = False
+            if state.status != status:
+                status = state.status
+                news = True
+                yield Progress(status=status, conversation_id=chat_uid)
+            final = status in STATUS_TERMINAL
+            for event in self._show(reply_messages(state.messages, anchor, final=final), followed):
+                news = True
+                yield event
+            if final:
+                for event in self._end(state, chat_uid, followed, started):
+                    yield event
+                return
+            if news:
+                quiet_since = clock()
+            elif clock() - quiet_since > self.server.read_timeout:
+                raise ProviderTimeoutError(
+                    f"server '{self.name}': the answer stayed '{status}' with nothing new for "
+                    f"{self.server.read_timeout:g} s; gave up waiting",
+                    server=self.name,
+                )
+
+    def _end(
+        self, state: RealtimeState, chat_uid: str, followed: _Followed, started: datetime
+    ) -> list[SendEvent]:
+        status = state.status
+        if status == STATUS_COMPLETED:
+            return [self._done(chat_uid, followed, started, status)]
+        if status == STATUS_HANDED_OFF:
+            notice = Notice(text=f"server '{self.name}': the assistant handed this conversation off")
+            return [notice, self._done(chat_uid, followed, started, status)]
+        if status == STATUS_TOOLS:
+            calls = state.pending_tool_calls or next(
+                (m.tool_calls for m in reversed(state.messages) if m.role == "assistant" and m.tool_calls),
+                [],
+            )
+            if not calls:
+                error = self._malformed("asked for a tool response but named no pending tool call")
+                return [StreamError(error=error, conversation_id=chat_uid)]
+            self._resume[chat_uid] = (len(state.messages), followed.count)
+            return [ToolCallRequest(conversation_id=chat_uid, calls=calls)]
+        said = _said(state.raw)
+        if status == STATUS_LIMIT:
+            limit_error: ProviderError = RateLimitedError(
+                f"server '{self.name}': the assistant's usage limit is reached{said}", server=self.name
+            )
+            return [StreamError(error=limit_error, conversation_id=chat_uid)]
+        failed = ServerError(f"server '{self.name}': the assistant's run failed{said}", server=self.name)
+        return [StreamError(error=failed, conversation_id=chat_uid)]
+
+    async def _finish_from_store(
+        self, assistant_id: str, chat_uid: str, anchor: Anchor, started: datetime, followed: _Followed
+    ) -> AsyncIterator[SendEvent]:
+        """The live record expired (404): the stored chat holds the answer."""
+        body = await self.http.request_json("GET", self._path("chat", assistant=assistant_id, chat=chat_uid))
+        answer = parse_answer(body)
+        if answer is None:
+            raise self._malformed("answered with a stored chat that is not a Devic chat")
+        events = self._show(reply_messages(answer.messages, anchor), followed)
+        if not events and not followed.count:
+            raise self._malformed(
+                f"lost the live record of chat {chat_uid!r} (404) and its stored copy holds no "
+                "assistant message after the one we sent (the reply is missing)"
+            )
+        for event in events:
+            yield event
+        if answer.tokens_used is not None:
+            yield UsageReport(usage=Usage(total_tokens=answer.tokens_used))
+        yield self._done(chat_uid, followed, started, "stored")
+
+    async def stop(self, assistant_id: str, conversation_id: str) -> None:
+        path = self._path("stop", assistant=assistant_id, chat=conversation_id)
+        try:
+            await self.http.request_json("POST", path)
+        except BadRequestError as error:
+            if error.status != 400:
+                raise
+            # 400: the chat is not processing any more; there is nothing to stop.
+
+    def submit_tool_outputs(
+        self,
+        assistant_id: str,
+        conversation_id: str,
+        system_message_id: str | None,
+        outputs: list[ToolOutput],
+    ) -> AsyncIterator[SendEvent]:
+        return guarded(self._submit_tool_outputs(assistant_id, conversation_id, outputs))
+
+    async def _submit_tool_outputs(
+        self, assistant_id: str, chat_uid: str, outputs: list[ToolOutput]
+    ) -> AsyncIterator[SendEvent]:
+        started = datetime.now(UTC)
+        body = {
+            "responses": [
+                {"tool_call_id": output.tool_call_id, "content": output.output, "role": "tool"}
+                for output in outputs
+            ]
+        }
+        path = self._path("tool_response", assistant=assistant_id, chat=chat_uid)
+        await self.http.request_json("POST", path, json=body)
+        index, shown = self._resume.pop(chat_uid, (None, 0))
+        async for event in self._follow(assistant_id, chat_uid, Anchor(index=index), started, shown):
+            yield event
+
+    # -- browsing and files
+
+    async def list_assistants(self) -> list[AssistantInfo]:
+        body = await self.http.request_json("GET", self._path("assistants"), params=ASSISTANT_PARAMS)
+        return parse_assistants(body) or self.configured_assistants()
+
+    async def list_chats(self, assistant_id: str) -> list[RemoteChat]:
+        path = self._path("chats", assistant=assistant_id)
+        body = await self.http.request_json("GET", path, params=CHAT_LIST_PARAMS)
+        return parse_chat_list(body, assistant_id)
+
+    async def get_chat(self, assistant_id: str, chat_id: str) -> RemoteChatDetail:
+        body = await self.http.request_json("GET", self._path("chat", assistant=assistant_id, chat=chat_id))
+        detail = parse_stored_chat(body, assistant_id, chat_id)
+        if detail is None:
+            raise self._malformed(f"answered with something that is not a stored chat for {chat_id!r}")
+        return detail
+
+    async def upload(
+        self,
+        assistant_id: str,
+        conversation_id: str | None,
+        attachment: Attachment,
+        content: bytes,
+        on_progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        if not self.capabilities.upload:
+            raise self._unsupported(f"upload files in the '{self.server.request_shape}' request shape")
+        body = await self.http.upload(
+            self._path("upload"),
+            files={UPLOAD_FIELD: (attachment.name, content, attachment.mime_type)},
+            on_progress=on_progress,
+        )
+        remote = parse_upload(body)
+        if remote is None:
+            raise self._malformed("answered an upload without the file's name and downloadUrl")
+        if remote.file_type is None:
+            remote = remote.model_copy(update={"file_type": file_type_for(attachment.mime_type)})
+        return UploadResult(file=remote)
+
+
+def _said(raw: dict[str, Any]) -> str:
+    """What a realtime record says about why it ended, for an error message."""
+    parts = []
+    limit = raw.get("limitExceeded")
+    if isinstance(limit, dict):
+        if isinstance(limit.get("message"), str):
+            parts.append(limit["message"])
+        resets = parse_time(limit.get("resetsAt"))
+        if resets is not None:
+            parts.append(f"resets at {resets:%Y-%m-%d %H:%M} UTC")
+    for key in ("error", "message", "errorMessage"):
+        value = raw.get(key)
+        if isinstance(value, dict):
+            value = value.get("message")
+        if isinstance(value, str) and value:
+            parts.append(value)
+            break
+    return ": " + "; ".join(parts) if parts else ""
