@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -47,7 +49,7 @@ BINDINGS = [
 class DevicTuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "devic-tui"
-    BINDINGS = BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = list(BINDINGS)
 
     def __init__(
         self,
@@ -64,6 +66,19 @@ class DevicTuiApp(App[None]):
         self.service = service or ChatService(settings)
         if settings.keymap:
             self.set_keymap(settings.keymap)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: most quote servers, files or errors, and markup in
+        them (`[bold]`, `[@click=…]`) must show as the characters sent, never act."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         themes, notices = load_theme_files()
@@ -86,7 +101,9 @@ class DevicTuiApp(App[None]):
         try:
             save_theme_choice(self.config_path, theme.name)
         except OSError as error:
-            self.notify(f"Could not save the theme to {self.config_path}: {error.strerror}", severity="warning")
+            self.notify(
+                f"Could not save the theme to {self.config_path}: {error.strerror}", severity="warning"
+            )
 
     async def on_unmount(self) -> None:
         await self.service.aclose()

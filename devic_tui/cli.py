@@ -1,4 +1,6 @@
-"""The `devic-tui` command: opens the TUI by default, with subcommands for scripts and setup.
+"""The `devic-tui` command: the argument parser and dispatch. With no command it opens the TUI; the
+subcommands (in `devic_tui.commands`, imported only when they run, so scripts start fast and never
+load Textual) serve scripts and pipes over the same config and history.
 
 Exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration error, 3 authentication,
 130 interrupted.
@@ -7,34 +9,65 @@ Exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration erro
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from devic_tui import __version__, locations
-from devic_tui.config import ConfigError, Settings, load_settings, permission_warnings
-
-EXIT_OK = 0
-EXIT_SERVER = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_INTERRUPTED = 130
+from devic_tui.commands import ask, assistants, chats, history
+from devic_tui.commands.output import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    CliError,
+    error,
+    provider_failure,
+    silence_stdout,
+)
+from devic_tui.commands.session import config_path, read_settings
+from devic_tui.config import ConfigError
+from devic_tui.providers.errors import ProviderError
 
 EPILOG = """\
-commands:
-  (none)             open the chat app
-  locate [NAME]      print where the config, data, transcripts, themes and log live
-  emulator           run the API emulator on a loopback port (for curl and experiments)
-  config init|path   write a starter config file, or print its path
+commands (exit codes in brackets):
+  (none)                      open the chat app
+  ask [MESSAGE]               send a message (or stdin), stream the answer  [0 1 2 3 130]
+  chats [--search TEXT]       list conversations, newest first, or search them  [0 2]
+  show ID                     print a conversation  [0 2]
+  export ID --format md|json|toml [-o FILE]   write a conversation out  [0 2]
+  import FILE                 add a conversation from a JSON export  [0 2]
+  assistants [-s SERVER]      list what each server offers  [0 1 2 3]
+  config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
+  locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
+  emulator [--port N]         run the API emulator on a loopback port  [0 2 130]
 
 exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration error,
-            3 authentication, 130 interrupted
+            3 authentication (token refused or missing), 130 interrupted (Ctrl+C)
+Errors are one line on stderr; --debug adds the traceback. `devic-tui COMMAND --help` for details.
+With --demo, commands use the built-in emulator (default server demo-openai, assistant echo).
 
 examples:
-  devic-tui --demo                  try it with the built-in emulator: no account, no network
-  devic-tui config init             write a starter config, then edit it
-  devic-tui emulator --port 8765    serve every API on http://127.0.0.1:8765
+  devic-tui --demo                                  the app against the built-in emulator
+  devic-tui --demo ask "hi"                         one answer from the emulator's echo assistant
+  git diff | devic-tui ask -a reviewer "review this"   stdin is appended as a fenced block
+  devic-tui ask --continue "and then?"              continue the newest conversation
+  devic-tui chats --search "retry policy"           full-text search of the history
+  devic-tui export 3fa2 --format md -o chat.md      conversation ids may be shortened
+  devic-tui config init && devic-tui config check   write a starter config, then test it
 """
+
+Handler = Callable[[argparse.Namespace], int]
+
+HANDLERS: dict[str, str] = {
+    "ask": "ask:run",
+    "chats": "chats:run",
+    "show": "history:show",
+    "export": "history:export",
+    "import": "history:import_",
+    "assistants": "assistants:run",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,29 +85,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    ask.add_parser(commands)
+    chats.add_parser(commands)
+    history.add_parsers(commands)
+    assistants.add_parser(commands)
+
+    config = commands.add_parser("config", help="write, find or check the config file")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    init = config_commands.add_parser("init", help="write a starter config file (mode 0600)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    config_commands.add_parser("path", help="print the config file's path")
+    check = config_commands.add_parser("check", help="validate the file and try each enabled server")
+    check.add_argument("--json", action="store_true", help="print JSON")
+
     locate = commands.add_parser("locate", help="print where files live")
     locate.add_argument("name", nargs="?", choices=sorted(locations.all_locations()))
 
     emulator = commands.add_parser("emulator", help="run the API emulator in the foreground")
     emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)")
     emulator.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks")
-
-    config = commands.add_parser("config", help="write or find the config file")
-    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    init = config_commands.add_parser("init", help="write a starter config file")
-    init.add_argument("--force", action="store_true", help="overwrite an existing file")
-    config_commands.add_parser("path", help="print the config file's path")
     return parser
-
-
-def _config_path(args: argparse.Namespace) -> Path:
-    return Path(args.config).expanduser() if args.config else locations.config_file()
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
     found = locations.all_locations()
     if args.config:
-        found["config"] = _config_path(args)
+        found["config"] = config_path(args)
     if args.name:
         print(found[args.name])
         return EXIT_OK
@@ -89,9 +125,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
     try:
         server = EmulatorServer(EmulatorOptions(chunk_delay=args.chunk_delay), port=args.port)
-    except OSError as error:
-        print(f"devic-tui: cannot listen on 127.0.0.1:{args.port}: {error.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+    except OSError as problem:
+        raise CliError(f"cannot listen on 127.0.0.1:{args.port}: {problem.strerror}", EXIT_USAGE) from None
     url = server.base_url
     print(f"devic-tui emulator listening on {url}  (any bearer token but 'bad-token'; Ctrl+C stops)")
     print(f"  devic:  curl -H 'Authorization: Bearer t' {url}/api/v1/assistants")
@@ -106,55 +141,77 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    path = _config_path(args)
+    path = config_path(args)
     if args.config_command == "path":
         print(path)
         return EXIT_OK
+    if args.config_command == "check":
+        from devic_tui.commands import config_check
+
+        return config_check.run(args)
     from devic_tui.starter_config import next_step_text, write_starter_config
 
     try:
         write_starter_config(path, force=args.force)
     except FileExistsError:
-        print(f"devic-tui: {path} exists; use --force to overwrite it", file=sys.stderr)
-        return EXIT_USAGE
+        raise CliError(f"{path} exists; use --force to overwrite it", EXIT_USAGE) from None
+    except OSError as problem:
+        raise CliError(f"cannot write {path}: {problem.strerror}", EXIT_USAGE) from None
     print(next_step_text(path))
     return EXIT_OK
 
 
-def load_config(args: argparse.Namespace) -> Settings:
-    path = _config_path(args)
-    settings = load_settings(path)
-    for warning in permission_warnings(settings, path):
-        print(f"devic-tui: warning: {warning}", file=sys.stderr)
-    return settings
-
-
 def cmd_tui(args: argparse.Namespace) -> int:
     from devic_tui.app import DevicTuiApp
-    from devic_tui.config import ServerConfig
     from devic_tui.demo import expand_demo_servers, needs_emulator, start_emulator
 
-    settings = load_config(args)
-    if args.demo:
-        settings = settings.model_copy(update={"servers": [ServerConfig(name="demo", kind="demo")]})
+    settings = read_settings(args)
     emulator = start_emulator() if needs_emulator(settings) else None
     settings = expand_demo_servers(settings, emulator.base_url if emulator else None)
     try:
-        DevicTuiApp(settings, config_path=_config_path(args), demo=args.demo).run()
+        DevicTuiApp(settings, config_path=config_path(args), demo=args.demo).run()
     finally:
         if emulator is not None:
             emulator.stop()
     return EXIT_OK
 
 
+def handler_for(command: str | None) -> Handler:
+    builtin: dict[str | None, Handler] = {
+        "locate": cmd_locate,
+        "emulator": cmd_emulator,
+        "config": cmd_config,
+    }
+    if command in HANDLERS:
+        module, _, function = HANDLERS[command].partition(":")
+        found: Handler = getattr(importlib.import_module(f"devic_tui.commands.{module}"), function)
+        return found
+    return builtin.get(command, cmd_tui)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handlers = {"locate": cmd_locate, "emulator": cmd_emulator, "config": cmd_config}
+    args = build_parser().parse_args(argv)
     try:
-        return handlers.get(args.command, cmd_tui)(args)
-    except ConfigError as error:
-        print(f"devic-tui: {error}", file=sys.stderr)
+        return handler_for(args.command)(args)
+    except CliError as problem:
+        error(str(problem))
+        return problem.code
+    except ConfigError as problem:
+        error(str(problem))
         return EXIT_USAGE
+    except ProviderError as problem:
+        failure = provider_failure(problem)
+        error(str(failure))
+        return failure.code
     except KeyboardInterrupt:
+        print(file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, without a second error at exit.
+        silence_stdout()
+        return EXIT_OK
+    except Exception as problem:
+        if args.debug:
+            raise
+        error(f"unexpected error ({type(problem).__name__}): {problem} (run with --debug for details)")
+        return EXIT_SERVER

@@ -8,7 +8,9 @@ from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.emulator.scripts import ASSISTANTS, DEMO_ASSISTANTS
 
 DEMO_TOKEN = "demo-token"
-DEMO_OPTIONS = EmulatorOptions(chunk_delay=0.012, chunk_size=6, slow_delay=0.25, message_delay=0.8)
+DEMO_OPTIONS = EmulatorOptions(
+    chunk_delay=0.012, chunk_size=6, slow_delay=0.25, message_delay=0.8, listed=DEMO_ASSISTANTS
+)
 
 
 def _agent_assistants() -> list[AssistantConfig]:

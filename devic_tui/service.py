@@ -300,7 +300,8 @@ class Turn:
     async def answer_tool_call(self, outputs: list[ToolOutput]) -> AsyncIterator[SendEvent]:
         """Send the person's answers to the pending tool call; the answer goes on in this turn."""
         pending = self.pending_tool_call
-        assert pending is not None and self.conversation.remote_id
+        assert pending is not None
+        assert self.conversation.remote_id
         self.pending_tool_call = None
         self.answer.status = "streaming"
         provider = self.service.provider(self.conversation.server)
@@ -329,6 +330,11 @@ class Turn:
             self.answer.done_at = now()
             await asyncio.shield(self._finish_stopped(provider))
             raise
+        finally:
+            # Close the provider's stream now (its HTTP response with it), not whenever it is collected.
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
         if self.answer.status == "streaming":
             self.answer.status = "complete"
         self.answer.done_at = self.answer.done_at or now()

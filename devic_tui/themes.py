@@ -16,8 +16,17 @@ from devic_tui import locations
 
 BUNDLED_THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 _COLOR_FIELDS = (
-    "primary", "secondary", "accent", "warning", "error", "success",
-    "foreground", "background", "surface", "panel", "boost",
+    "primary",
+    "secondary",
+    "accent",
+    "warning",
+    "error",
+    "success",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
 )
 
 

@@ -37,6 +37,11 @@ class EmulatorOptions:
     """Devic async mode: seconds a live record is kept before polling it answers 404."""
     agent_rate_limit: int = 1000
     """Agent API: requests allowed per window, reported in X-RateLimit-* headers."""
+    listed: tuple[str, ...] | None = None
+    """The assistants the listing calls show (all when None); the others still answer by name."""
+
+    def listed_assistants(self) -> list[str]:
+        return [name for name in ASSISTANTS if self.listed is None or name in self.listed]
 
 
 @dataclass

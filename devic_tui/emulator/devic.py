@@ -327,7 +327,12 @@ def parse_send(body: Any) -> SendBody:
 
 @endpoint(API, render_error)
 async def list_assistants(request: Request) -> Response:
-    return JSONResponse({"success": True, "data": [_assistant(name) for name in ASSISTANTS]})
+    return JSONResponse(
+        {
+            "success": True,
+            "data": [_assistant(name) for name in state_of(request).options.listed_assistants()],
+        }
+    )
 
 
 @endpoint(API, render_error)

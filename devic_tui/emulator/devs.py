@@ -182,7 +182,7 @@ def _stream(chunks: AsyncIterator[bytes]) -> StreamingResponse:
 
 @endpoint(API, render_error)
 async def list_ais(request: Request) -> Response:
-    ais = [_ai_json(name) for name in ASSISTANTS]
+    ais = [_ai_json(name) for name in state_of(request).options.listed_assistants()]
     search = request.query_params.get("search", "").lower()
     if search:
         ais = [ai for ai in ais if search in ai["name"].lower()]

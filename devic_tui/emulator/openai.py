@@ -120,6 +120,7 @@ async def models(request: Request) -> Response:
     data = [
         {"id": name, "object": "model", "created": CREATED, "owned_by": OWNER, "description": description}
         for name, description in ASSISTANTS.items()
+        if name in state_of(request).options.listed_assistants()
     ]
     return JSONResponse({"object": "list", "data": data})
 

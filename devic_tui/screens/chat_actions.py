@@ -5,6 +5,7 @@ streaming flows in `main.py`. Destructive ones ask first; each reports what it d
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,13 +194,13 @@ class ChatActions:
         if not self._current("export"):
             return
         assert conversation is not None
-        default = Path.cwd() / f"{_slug(conversation.title) or conversation.id}.md"
+        default = Path(os.getcwd()) / f"{_slug(conversation.title) or conversation.id}.md"
         answer = await screen.app.push_screen_wait(
             PromptScreen("Export chat", "Write it to (.md for Markdown, .json for JSON):", value=str(default))
         )
         if not answer:
             return
-        path = Path(answer).expanduser()
+        path = Path(os.path.expanduser(answer))
         text = to_json(conversation) if path.suffix.lower() == ".json" else to_markdown(conversation)
         try:
             await asyncio.to_thread(path.write_text, text, "utf-8")

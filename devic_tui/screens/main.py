@@ -423,7 +423,7 @@ class MainScreen(ChatActions, Screen[None]):
 
     def action_focus_sidebar(self) -> None:
         self.sidebar.remove_class("-hidden")
-        self.sidebar.tree.focus()
+        self.sidebar.chat_tree.focus()
 
     def action_focus_pane(self) -> None:
         views = self.pane.views()
@@ -446,5 +446,5 @@ class MainScreen(ChatActions, Screen[None]):
         self.notify(f"Copied {len(text):,} characters.")
 
     def selected_assistant(self) -> AssistantRef | None:
-        node = self.sidebar.tree.cursor_node
+        node = self.sidebar.chat_tree.cursor_node
         return node.data if node is not None and isinstance(node.data, AssistantRef) else None

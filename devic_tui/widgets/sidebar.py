@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from rich.text import Text
 from textual.message import Message
 from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
@@ -79,7 +79,7 @@ class Sidebar(Vertical):
         yield tree
 
     @property
-    def tree(self) -> Tree[NodeData]:
+    def chat_tree(self) -> Tree[NodeData]:
         return self.query_one("#sidebar-tree", Tree)
 
     def set_servers(self, servers: list[ServerEntry]) -> None:
@@ -96,7 +96,7 @@ class Sidebar(Vertical):
 
     def _rebuild(self) -> None:
         query = self.query_one("#sidebar-filter", Input).value.strip().lower()
-        tree = self.tree
+        tree = self.chat_tree
         cursor = tree.cursor_node.data if tree.cursor_node else None
         tree.clear()
         for server in self._servers:
@@ -123,9 +123,7 @@ class Sidebar(Vertical):
         shown = [c for c in chats if matches_name or query in c.title.lower()]
         if query and not matches_name and not shown:
             return
-        node = parent.add(
-            Text(assistant.name), data=AssistantRef(server.name, assistant), expand=bool(shown)
-        )
+        node = parent.add(Text(assistant.name), data=AssistantRef(server.name, assistant), expand=bool(shown))
         for chat in shown:
             marker = "● " if chat.conversation_id and chat.conversation_id == self._open else ""
             cloud = "" if chat.conversation_id else " ☁"
@@ -141,7 +139,7 @@ class Sidebar(Vertical):
         while stack:
             node = stack.pop()
             if node.data == data:
-                self.tree.move_cursor(node)
+                self.chat_tree.move_cursor(node)
                 return
             stack.extend(node.children)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 from devic_tui.models import Usage
@@ -19,7 +20,7 @@ class StatusBar(Static):
         self._chars = 0
         self._started: float | None = None
         self._usage: Usage | None = None
-        self._timer = None
+        self._timer: Timer | None = None
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(0.25, self._redraw, pause=True)

@@ -125,7 +125,7 @@ class TranscriptPane(VerticalScroll):
             views[0].focus(scroll_visible=False)
 
     async def action_jump_bottom(self) -> None:
-        start, end = self.mounted_range
+        _start, end = self.mounted_range
         if end < len(self.messages):
             await self._mount_window(max(0, len(self.messages) - WINDOW), len(self.messages))
         self.scroll_end(animate=False)

@@ -31,15 +31,15 @@ def make_app(emulator: EmulatorServer, tmp_path: Path) -> Callable[..., DevicTui
     return make
 
 
-async def settle(pilot: Pilot[None], *, timeout: float = 10.0) -> MainScreen:
+async def settle(pilot: Pilot[None], *, within: float = 10.0) -> MainScreen:
     """Wait until the servers are listed and no answer is being written; return the main screen."""
     app = pilot.app
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while loop.time() < deadline:
         await pilot.pause(0.05)
         screen = app.screen
-        if isinstance(screen, MainScreen) and not screen.streaming and screen.sidebar.tree.root.children:
+        if isinstance(screen, MainScreen) and not screen.streaming and screen.sidebar.chat_tree.root.children:
             await pilot.pause(0.05)
             return screen
     raise AssertionError("the app did not settle")
@@ -50,3 +50,12 @@ async def send(pilot: Pilot[None], screen: MainScreen, text: str) -> None:
     screen.composer.load_text(text)
     await pilot.press("enter")
     await pilot.pause(0.1)
+
+
+@pytest.fixture(autouse=True)
+def utc_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times show in local time: make that UTC so screens are the same on every machine."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()

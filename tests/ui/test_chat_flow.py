@@ -69,7 +69,8 @@ async def test_dropped_connection_is_marked_interrupted(make_app: Callable[..., 
         answer = screen.pane.views()[-1]
         assert answer.data.status == "interrupted"
         assert answer.data.content  # the text before the cut is kept
-        assert answer.data.error and "broke off" in answer.data.error
+        assert answer.data.error
+        assert "broke off" in answer.data.error
         assert answer.has_class("-partial")
 
 
@@ -102,7 +103,7 @@ async def test_new_chat_and_sidebar_lists_it(make_app: Callable[..., DevicTuiApp
         assert screen.pane.views() == []
         titles = [
             node.label.plain
-            for node in screen.sidebar.tree.root.children[2].children[0].children  # demo-agent / echo
+            for node in screen.sidebar.chat_tree.root.children[2].children[0].children  # demo-agent / echo
         ]
         assert any("first chat" in t for t in titles)
 
@@ -117,11 +118,12 @@ async def test_sidebar_filter_narrows_assistants(make_app: Callable[..., DevicTu
         await pilot.pause(0.1)
         shown = [
             node.data.assistant.id
-            for server in screen.sidebar.tree.root.children
+            for server in screen.sidebar.chat_tree.root.children
             for node in server.children
             if isinstance(node.data, AssistantRef)
         ]
-        assert shown and all(a == "markdown" for a in shown)
+        assert shown
+        assert all(a == "markdown" for a in shown)
 
 
 async def test_copy_puts_the_last_answer_on_the_clipboard(make_app: Callable[..., DevicTuiApp]) -> None:

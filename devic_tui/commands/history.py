@@ -1,0 +1,118 @@
+"""`devic-tui show`, `export` and `import`: one conversation of local history read, written out as
+Markdown, JSON or TOML, or brought in from a JSON export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_markdown
+from devic_tui.commands.session import Session
+from devic_tui.redact import redact
+from devic_tui.store.records import Conversation
+
+if TYPE_CHECKING:
+    from devic_tui.store.transcripts import TranscriptStore
+
+FORMATS = ("md", "json", "toml")
+
+
+def add_parsers(commands: Any) -> None:
+    show = commands.add_parser("show", help="print a conversation", description="Print a conversation.")
+    show.add_argument("id", metavar="ID", help="conversation id (a unique prefix works)")
+    show.add_argument("--json", action="store_true", help="print it as JSON")
+
+    export = commands.add_parser(
+        "export", help="write a conversation to a file", description="Export a conversation."
+    )
+    export.add_argument("id", metavar="ID", help="conversation id (a unique prefix works)")
+    export.add_argument("-f", "--format", choices=FORMATS, default="md", help="md (default), json or toml")
+    export.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here (default: stdout)")
+
+    imp = commands.add_parser(
+        "import", help="add an exported conversation", description="Import a JSON export into history."
+    )
+    imp.add_argument("file", metavar="FILE", type=Path, help="a file written by `export --format json`")
+
+
+def _load(store: TranscriptStore, wanted: str) -> Conversation:
+    from devic_tui.store.transcripts import TranscriptError
+
+    try:
+        return store.load(store.find(wanted).id)
+    except TranscriptError as problem:
+        raise CliError(str(problem), EXIT_USAGE) from None
+
+
+def show(args: argparse.Namespace) -> int:
+    from devic_tui.store.export import to_json, to_markdown
+
+    session = Session.from_args(args)
+    try:
+        conversation = _load(session.store(), args.id)
+        if args.json:
+            text = to_json(conversation)
+            print(redact(text), end="" if text.endswith("\n") else "\n")
+        else:
+            print_markdown(redact(to_markdown(conversation)))
+        return EXIT_OK
+    finally:
+        session.close()
+
+
+def export(args: argparse.Namespace) -> int:
+    from devic_tui.store.export import to_json, to_markdown, to_toml
+
+    session = Session.from_args(args)
+    try:
+        conversation = _load(session.store(), args.id)
+        writer = {"md": to_markdown, "json": to_json, "toml": to_toml}[args.format]
+        text = redact(writer(conversation))
+        if not text.endswith("\n"):
+            text += "\n"
+        if args.output is None:
+            sys.stdout.write(text)
+            return EXIT_OK
+        try:
+            args.output.expanduser().write_text(text, encoding="utf-8")
+        except OSError as problem:
+            raise CliError(f"cannot write {args.output}: {problem.strerror}", EXIT_USAGE) from None
+        print(f"wrote {args.output}", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        session.close()
+
+
+def import_(args: argparse.Namespace) -> int:
+    from devic_tui.store.export import from_json, import_conversation
+    from devic_tui.store.transcripts import TranscriptError
+
+    path: Path = args.file.expanduser()
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as problem:
+        reason = getattr(problem, "strerror", None) or "not UTF-8 text"
+        raise CliError(f"cannot read {path}: {reason}", EXIT_USAGE) from None
+    session = Session.from_args(args)
+    try:
+        store = session.store()
+        try:
+            conversation = from_json(text)
+        except (TranscriptError, ValueError) as problem:
+            raise CliError(f"{path}: {problem}", EXIT_USAGE) from None
+        try:
+            store.find(conversation.id)
+            exists = True
+        except TranscriptError:
+            exists = False
+        try:
+            imported = import_conversation(store, conversation, new_id=exists)
+        except TranscriptError as problem:
+            raise CliError(str(problem), EXIT_USAGE) from None
+        new = imported if isinstance(imported, Conversation) else conversation
+        print(f"imported: {new.id}" + (" (a new id: that one was taken)" if exists else ""))
+        return EXIT_OK
+    finally:
+        session.close()

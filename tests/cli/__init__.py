@@ -1,0 +1,1 @@
+"""Tests of the command line beside the TUI (`devic-tui ask`, `chats`, `show`, `config`...)."""

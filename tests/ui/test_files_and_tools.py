@@ -1,0 +1,99 @@
+"""Pilot tests of attachments and tool calls: the upload dialog into the attachment chips, an
+upload to a server that takes files, inlining for one that does not, a refused file keeping the
+draft, and the tool-call form answering a Devs assistant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from devic_tui.app import DevicTuiApp
+from devic_tui.screens.tool_form import ToolFormScreen
+from devic_tui.screens.upload import UploadScreen
+from tests.ui.conftest import send, settle
+from tests.ui.test_chat_flow import pick
+
+FILES = Path(__file__).parent / "files"
+
+
+async def test_dialog_attaches_and_devs_uploads_the_file(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-devs", "echo")
+        screen._last_folder = FILES
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        dialog = app.screen
+        assert isinstance(dialog, UploadScreen)
+        dialog.add(FILES / "hello.py")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert [a.name for a in screen.attachment_bar.attachments] == ["hello.py"]
+        await send(pilot, screen, "what is in the file?")
+        screen = await settle(pilot)
+        answer = screen.pane.views()[-1].data
+        assert "hello.py" in answer.content
+        assert screen.attachment_bar.attachments == []
+        assert screen.conversation is not None
+        stored = app.service.store.load(screen.conversation.id)
+        sent = stored.messages[0].attachments[0]
+        assert sent.remote is not None
+        assert sent.remote.id
+        assert sent.sha256
+        assert sent.size == (FILES / "hello.py").stat().st_size
+
+
+async def test_agent_inlines_text_files(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        screen.check_and_add([FILES / "notes.md"])
+        await pilot.pause(0.3)
+        await send(pilot, screen, "summarise")
+        screen = await settle(pilot)
+        assert "Some notes to attach." in screen.pane.views()[-1].data.content
+
+
+async def test_refused_files_keep_the_draft(make_app: Callable[..., DevicTuiApp], tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        screen.composer.load_text("my draft")
+        screen.check_and_add([empty, tmp_path, tmp_path / "nope.txt"])
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if len(app._notifications) >= 3:
+                break
+        assert screen.attachment_bar.attachments == []
+        assert screen.composer.text == "my draft"
+        messages = [n.message for n in app._notifications]
+        assert any("empty" in m for m in messages)
+        assert any("folder" in m or "directory" in m for m in messages)
+
+
+async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-devs", "tools")
+        await send(pilot, screen, "book a table")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ToolFormScreen):
+                break
+        form = app.screen
+        assert isinstance(form, ToolFormScreen)
+        form.query("Input").first().focus()
+        await pilot.press(*"Oslo")
+        form.query_one("Select").value = "metric"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        screen = await settle(pilot)
+        answer = screen.pane.views()[-1].data
+        assert "Oslo" in answer.content
+        assert "metric" in answer.content
+        assert answer.status == "complete"

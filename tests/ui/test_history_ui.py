@@ -1,0 +1,119 @@
+"""Pilot tests of history in the app: opening a saved chat offline, the long-chat window, search,
+rename and delete (with the confirmation), and importing a chat that lives on the server only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from devic_tui.app import DevicTuiApp
+from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
+from devic_tui.screens.search import SearchScreen
+from devic_tui.widgets.transcript import WINDOW
+from tests.ui.conftest import settle
+from tests.ui.history import long_conversation, save_all, tour_conversation
+
+
+async def test_saved_chat_opens_with_its_partial_answer_marked(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    save_all(app.service.store, tour_conversation())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        screen.open_conversation("tour0001")
+        await pilot.pause(0.3)
+        views = screen.pane.views()
+        assert [v.data.status for v in views] == ["complete", "complete", "complete", "interrupted"]
+        assert views[-1].has_class("-partial")
+        assert screen.title == "A tour of Markdown"
+
+
+async def test_long_chat_mounts_a_window_and_jumps_to_the_top(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    save_all(app.service.store, long_conversation(2000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        screen.open_conversation("long0001")
+        await pilot.pause(0.5)
+        assert len(screen.pane.views()) == WINDOW
+        assert screen.pane.views()[-1].data.id == "msg01999"
+        await pilot.press("f3", "home")
+        await pilot.pause(0.2)
+        assert screen.pane.views()[0].data.id == "msg00000"
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert screen.pane.views()[-1].data.id == "msg01999"
+
+
+async def test_search_opens_the_conversation_at_the_message(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    save_all(app.service.store, tour_conversation(), long_conversation(300))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"number 17")
+        await pilot.pause(0.6)
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        assert search.hits
+        assert search.hits[0].message_id == "msg00017"
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        focused = app.screen.focused
+        assert getattr(focused, "data", None) is not None
+        assert focused.data.id == "msg00017"  # type: ignore[union-attr]
+
+
+async def test_rename_and_delete_ask_and_keep_the_files(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    store = app.service.store
+    save_all(store, tour_conversation())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        screen.open_conversation("tour0001")
+        await pilot.pause(0.3)
+        await pilot.press("alt+r")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("ctrl+u", *"Renamed", "enter")
+        await pilot.pause(0.2)
+        assert store.load("tour0001").title == "Renamed"
+        await pilot.press("alt+d")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert store.summaries()
+        await pilot.press("alt+d")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await pilot.pause(0.3)
+        assert [s.id for s in store.summaries()] == []
+        assert [s.id for s in store.trashed()] == ["tour0001"]
+
+
+async def test_a_server_only_chat_is_imported_when_opened(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    provider_chat_id = None
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        devs = app.service.provider("demo-devs")
+        events = [e async for e in devs.send(_request("echo", "kept on the server"))]
+        provider_chat_id = next(e.conversation_id for e in events if getattr(e, "conversation_id", None))
+        screen.load_servers()
+        await pilot.pause(0.5)
+        entry = screen._entries["demo-devs"]
+        chat = next(c for c in entry.chats["echo"] if c.remote_id == provider_chat_id)
+        assert chat.conversation_id is None
+        screen.open_chat_entry(chat)
+        await pilot.pause(0.5)
+        assert screen.conversation is not None
+        assert screen.conversation.remote_id == provider_chat_id
+        assert [v.data.role for v in screen.pane.views()] == ["user", "assistant"]
+        assert app.service.store.by_remote_id("demo-devs", provider_chat_id) is not None
+
+
+def _request(assistant: str, text: str):  # type: ignore[no-untyped-def]
+    from devic_tui.providers.base import SendRequest
+
+    return SendRequest(assistant_id=assistant, text=text)
