@@ -200,7 +200,7 @@ class ChatActions:
         )
         if not answer:
             return
-        path = Path(os.path.expanduser(answer))
+        path = await asyncio.to_thread(Path(answer).expanduser)
         text = to_json(conversation) if path.suffix.lower() == ".json" else to_markdown(conversation)
         try:
             await asyncio.to_thread(path.write_text, text, "utf-8")

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _WORDLIKE = re.compile(r"\w")
@@ -38,8 +38,9 @@ CREATE INDEX IF NOT EXISTS conversations_remote ON conversations(server, remote_
 CREATE TABLE IF NOT EXISTS messages(
     rowid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, id TEXT NOT NULL, role TEXT NOT NULL,
     created_at TEXT NOT NULL, created_ts REAL NOT NULL, UNIQUE(conversation_id, id));
+CREATE INDEX IF NOT EXISTS messages_time ON messages(created_ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    content, title, tokenize = 'porter unicode61 remove_diacritics 2');
+    content, title, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
 """
 
 FileState = tuple[int, int] | None
@@ -368,8 +369,11 @@ class SearchIndex:
             where.append("m.created_ts >= ?")
             args.append(_ts(since))
         if until is not None:
-            where.append("m.created_ts <= ?")
-            args.append(_ts(until))
+            # also bound the rowid, which lets FTS5 skip newer rows when walking newest first
+            where.append(
+                "m.created_ts <= ? AND fts.rowid <= (SELECT max(rowid) FROM messages WHERE created_ts <= ?)"
+            )
+            args += [_ts(until), _ts(until)]
         sql = (
             "SELECT m.conversation_id, m.id, c.title, c.server, c.assistant_id, m.role, m.created_at, "
             f"snippet(fts, -1, '{_OPEN}', '{_CLOSE}', '…', 24) "

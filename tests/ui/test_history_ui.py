@@ -101,9 +101,14 @@ async def test_a_server_only_chat_is_imported_when_opened(make_app: Callable[...
         events = [e async for e in devs.send(_request("echo", "kept on the server"))]
         provider_chat_id = next(e.conversation_id for e in events if getattr(e, "conversation_id", None))
         screen.load_servers()
-        await pilot.pause(0.5)
-        entry = screen._entries["demo-devs"]
-        chat = next(c for c in entry.chats["echo"] if c.remote_id == provider_chat_id)
+        chat = None
+        for _ in range(100):
+            await pilot.pause(0.05)
+            chats = screen._entries["demo-devs"].chats.get("echo", [])
+            chat = next((c for c in chats if c.remote_id == provider_chat_id), None)
+            if chat is not None:
+                break
+        assert chat is not None
         assert chat.conversation_id is None
         screen.open_chat_entry(chat)
         await pilot.pause(0.5)
