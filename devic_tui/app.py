@@ -17,6 +17,7 @@ from devic_tui.config import Settings
 from devic_tui.screens.help import HelpScreen
 from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
+from devic_tui.text_safety import one_line, visible
 from devic_tui.themes import load_theme_files, save_theme_choice
 
 BINDINGS = [
@@ -78,7 +79,9 @@ class DevicTuiApp(App[None]):
     ) -> None:
         """Every notification is plain text: most quote servers, files or errors, and markup in
         them (`[bold]`, `[@click=…]`) must show as the characters sent, never act."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        super().notify(
+            visible(message), title=one_line(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def on_mount(self) -> None:
         themes, notices = load_theme_files()

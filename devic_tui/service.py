@@ -32,6 +32,7 @@ from devic_tui.providers.errors import (
 from devic_tui.providers.events import (
     Done,
     MessageBoundary,
+    Notice,
     Progress,
     SendEvent,
     StreamError,
@@ -42,7 +43,7 @@ from devic_tui.providers.events import (
 from devic_tui.providers.http import ProgressCallback
 from devic_tui.providers.registry import create_provider
 from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
-from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.store.transcripts import TranscriptError, TranscriptStore
 
 SAVE_INTERVAL = 1.0
 _INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)
@@ -247,6 +248,9 @@ class Turn:
             id=new_id(), role="assistant", content="", status="streaming", created_at=now()
         )
         self._last_save = 0.0
+        self.save_failure: str | None = None
+        """Why the last save failed, while saving fails."""
+        self._notices: list[Notice] = []
         self.pending_tool_call: ToolCallRequest | None = None
 
     @property
@@ -264,9 +268,28 @@ class Turn:
         ]
 
     async def _save(self, message: StoredMessage, *, final: bool = False) -> None:
+        """Record a message; a disk that is full or refuses writes is reported once (as a Notice
+        from the event stream) and the conversation lives on in memory, exportable elsewhere."""
         self._last_save = time.monotonic()
         self.conversation.updated_at = now()
-        await asyncio.to_thread(self.store.save_message, self.conversation, message, final=final)
+        try:
+            await asyncio.to_thread(self.store.save_message, self.conversation, message, final=final)
+        except (OSError, TranscriptError) as error:
+            if self.save_failure is None:
+                reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+                self.save_failure = (
+                    f"Could not save this chat to {self.store.directory}: {reason}. It is kept in memory "
+                    "while the app runs: export it elsewhere (Alt+E) before you quit."
+                )
+                self._notices.append(Notice(text=self.save_failure))
+        else:
+            if self.save_failure is not None and final:
+                self._notices.append(Notice(text="Saving works again: this chat is on disk."))
+                self.save_failure = None
+
+    def _drain_notices(self) -> list[Notice]:
+        notices, self._notices = self._notices, []
+        return notices
 
     async def events(self) -> AsyncIterator[SendEvent]:
         """Send and yield the provider's events; the answer is recorded whatever happens."""
@@ -278,6 +301,8 @@ class Turn:
             )
         conversation.messages.append(self.user)
         await self._save(self.user, final=True)
+        for notice in self._drain_notices():
+            yield notice
         conversation.messages.append(self.answer)
         provider = self.service.provider(conversation.server)
         try:
@@ -325,6 +350,8 @@ class Turn:
                 yield event
                 if time.monotonic() - self._last_save >= SAVE_INTERVAL:
                     await self._save(self.answer)
+                    for notice in self._drain_notices():
+                        yield notice
         except (asyncio.CancelledError, GeneratorExit):
             self.answer.status = "stopped"
             self.answer.done_at = now()
@@ -339,6 +366,8 @@ class Turn:
             self.answer.status = "complete"
         self.answer.done_at = self.answer.done_at or now()
         await self._save(self.answer, final=True)
+        for notice in self._drain_notices():
+            yield notice
 
     async def _text_to_send(self) -> str:
         """The message, with inlined files appended as fenced blocks for APIs without uploads."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -28,11 +29,13 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
+from devic_tui.providers.http import is_loopback_host
 from devic_tui.screens.chat_actions import ChatActions
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
 from devic_tui.service import ChatService, ServerListing, Turn
 from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.text_safety import one_line
 from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer
 from devic_tui.widgets.message_view import MessageData, MessageView
@@ -87,6 +90,23 @@ def server_entry(listing: ServerListing) -> ServerEntry:
     return entry
 
 
+NARROW_WIDTH = 100
+"""Below this many columns the sidebar starts folded away."""
+
+
+def insecure_http_warnings(servers: list[ServerConfig]) -> list[str]:
+    """A warning for each server that sends its token over plain http:// to another machine."""
+    warnings = []
+    for server in servers:
+        url = urlsplit(server.resolved_base_url)
+        if url.scheme == "http" and not is_loopback_host(url.hostname or ""):
+            warnings.append(
+                f"{server.name} talks to {url.hostname} over plain http:// (allow_insecure_http is on): "
+                "the token and every message travel unencrypted."
+            )
+    return warnings
+
+
 class MainScreen(ChatActions, Screen[None]):
     def __init__(self, service: ChatService) -> None:
         super().__init__()
@@ -96,6 +116,7 @@ class MainScreen(ChatActions, Screen[None]):
         self._turn_worker: Worker[None] | None = None
         self._live_view: MessageView | None = None
         self._last_folder = Path.cwd()
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -137,6 +158,24 @@ class MainScreen(ChatActions, Screen[None]):
         await self.pane.show([], empty_hint="Loading servers…")
         self.composer.focus()
         self.load_servers()
+        for warning in insecure_http_warnings(self.service.settings.enabled_servers()):
+            self.notify(warning, title="Unencrypted", severity="warning", timeout=12)
+        self.show_store_notices()
+
+    def show_store_notices(self) -> None:
+        store = self.service.store
+        if store.read_only_reason:
+            self.notify(store.read_only_reason, title="History", severity="warning", timeout=12)
+        for notice in store.notices:
+            self.notify(notice, title="History", severity="warning", timeout=12)
+        store.notices.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A narrow terminal folds the sidebar away (Ctrl+B brings it back); the messages need the room.
+        narrow = event.size.width < NARROW_WIDTH
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self.sidebar.set_class(narrow or not self.service.settings.show_sidebar, "-hidden")
 
     @work(exclusive=True, group="servers")
     async def load_servers(self) -> None:
@@ -177,8 +216,8 @@ class MainScreen(ChatActions, Screen[None]):
         conversation = self.conversation
         if conversation is None:
             return
-        self.title = conversation.title or "New chat"
-        self.sub_title = f"{conversation.assistant_name} · {conversation.server}"
+        self.title = one_line(conversation.title) or "New chat"
+        self.sub_title = one_line(f"{conversation.assistant_name} · {conversation.server}")
 
     @on(Sidebar.AssistantSelected)
     def on_assistant_selected(self, event: Sidebar.AssistantSelected) -> None:
@@ -402,6 +441,9 @@ class MainScreen(ChatActions, Screen[None]):
         state = {"complete": "done"}.get(answer.status, answer.status)
         self.status.end(state, answer.error or "")
         self.chat_changed(turn.conversation)
+        if answer.status == "failed" and not answer.content and not self.composer.text.strip():
+            # Nothing came back: give the words back for editing (they are also in the history).
+            self.composer.load_text(turn.user.content)
 
     def action_stop(self) -> None:
         if self.streaming and self._turn_worker is not None:

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from devic_tui.search_query import parse_search
 from devic_tui.store.index import SearchHit
 from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.text_safety import one_line
 
 RESULT_LIMIT = 100
 
@@ -32,10 +33,10 @@ class SearchChoice:
 def hit_label(hit: SearchHit) -> Content:
     when = hit.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if hit.created_at else ""
     head = Content.assemble(
-        (hit.title or "(untitled)", "bold"),
-        (f"  {hit.assistant_id} · {hit.server} · {hit.role} · {when}", "$text-muted"),
+        (one_line(hit.title) or "(untitled)", "bold"),
+        (one_line(f"  {hit.assistant_id} · {hit.server} · {hit.role} · {when}"), "$text-muted"),
     )
-    snippet = Content(hit.snippet.replace("\n", " "))  # same length, so highlight spans still fit
+    snippet = Content(one_line(hit.snippet))  # same length, so highlight spans still fit
     for start, end in hit.highlights:
         snippet = snippet.stylize("bold $text-warning", start, end)
     return Content("\n").join([head, Content("  ") + snippet])

@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from devic_tui.providers.base import ToolOutput
 from devic_tui.providers.events import ToolCall, ToolCallRequest, ToolField
+from devic_tui.text_safety import one_line, visible
 
 
 def fields_of(call: ToolCall) -> list[ToolField]:
@@ -52,10 +53,10 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
         with VerticalScroll(id="tool-form") as form:
             form.border_title = "The assistant asks for input"
             for index, call in enumerate(self.request.calls):
-                yield Static(call.description or call.name, markup=False, classes="tool-title")
+                yield Static(visible(call.description or call.name), markup=False, classes="tool-title")
                 for field in fields_of(call):
                     label = (field.label or field.name) + (" *" if field.required else "")
-                    yield Label(label, markup=False)
+                    yield Label(one_line(label), markup=False)
                     yield self._input_for(index, field)
             yield Static("", id="tool-error", markup=False)
             with Horizontal(id="tool-buttons"):

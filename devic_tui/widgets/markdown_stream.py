@@ -20,6 +20,8 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
+from devic_tui.text_safety import visible
+
 FRAME_SECONDS = 1 / 30
 BLOCKS_PER_SEGMENT = 12
 CODE_THEME = "monokai"
@@ -27,7 +29,7 @@ CODE_THEME = "monokai"
 
 def render_markdown(text: str) -> RichMarkdown:
     """The one way the app renders Markdown from a server (links shown, never made clickable)."""
-    return RichMarkdown(text or " ", code_theme=CODE_THEME, hyperlinks=False)
+    return RichMarkdown(visible(text) or " ", code_theme=CODE_THEME, hyperlinks=False)
 
 
 def _parser() -> MarkdownIt:

@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from devic_tui.models import Usage
+from devic_tui.text_safety import one_line, visible
 from devic_tui.widgets.markdown_stream import StreamingMarkdown, render_markdown
 
 STATUS_LABELS = {
@@ -47,7 +48,7 @@ class MessageData:
 
 def header_content(data: MessageData) -> Content:
     parts: list[str | tuple[str, str]] = [
-        (data.author, "bold $text-accent" if data.role == "assistant" else "bold $text-primary")
+        (one_line(data.author), "bold $text-accent" if data.role == "assistant" else "bold $text-primary")
     ]
     if data.created_at:
         parts.append((f"  {data.created_at.astimezone().strftime('%H:%M')}", "$text-muted"))
@@ -62,7 +63,7 @@ def header_content(data: MessageData) -> Content:
 
 def body_renderable(data: MessageData) -> RenderableType:
     if data.role == "user":
-        return Text(data.content)
+        return Text(visible(data.content))
     return render_markdown(data.content)
 
 
@@ -77,13 +78,16 @@ class MessageView(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(header_content(self.data), classes="message-header")
         if self.data.attachments:
-            names = "  ".join(f"📎 {name}" for name in self.data.attachments)
+            names = "  ".join(f"📎 {one_line(name)}" for name in self.data.attachments)
             yield Static(Text(names), classes="message-attachments")
         yield Static(body_renderable(self.data), classes="message-body")
         yield Static(self._error_text(), classes="message-error")
 
     def _error_text(self) -> Text:
-        return Text(self.data.error or "")
+        if not self.data.error:
+            return Text("")
+        hint = "  (Ctrl+R sends your message again)" if self.data.status in ("interrupted", "failed") else ""
+        return Text(visible(self.data.error) + hint)
 
     def refresh_view(self) -> None:
         self.query_one(".message-header", Static).update(header_content(self.data))

@@ -14,6 +14,7 @@ from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
 
 from devic_tui.models import AssistantInfo
+from devic_tui.text_safety import one_line
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,10 @@ class Sidebar(Vertical):
         cursor = tree.cursor_node.data if tree.cursor_node else None
         tree.clear()
         for server in self._servers:
-            label = Text.assemble((server.name, "bold"), (f"  {server.kind}", "dim"))
+            label = Text.assemble((one_line(server.name), "bold"), (f"  {server.kind}", "dim"))
             server_node = tree.root.add(label, data=server, expand=True)
             if server.error:
-                server_node.add_leaf(Text(server.error[:80], style="red"))
+                server_node.add_leaf(Text(one_line(server.error)[:80], style="red"))
             for assistant in server.assistants:
                 self._add_assistant(server_node, server, assistant, query)
             if query and not server_node.children:
@@ -123,13 +124,17 @@ class Sidebar(Vertical):
         shown = [c for c in chats if matches_name or query in c.title.lower()]
         if query and not matches_name and not shown:
             return
-        node = parent.add(Text(assistant.name), data=AssistantRef(server.name, assistant), expand=bool(shown))
+        ref = AssistantRef(server.name, assistant)
+        if not shown:
+            parent.add_leaf(Text(one_line(assistant.name)), data=ref)
+            return
+        node = parent.add(Text(one_line(assistant.name)), data=ref, expand=True)
         for chat in shown:
             marker = "● " if chat.conversation_id and chat.conversation_id == self._open else ""
             cloud = "" if chat.conversation_id else " ☁"
             label = Text.assemble(
                 (marker, "bold"),
-                chat.title or "(untitled)",
+                one_line(chat.title) or "(untitled)",
                 (f"{cloud}  {age(chat.updated_at)}", "dim"),
             )
             node.add_leaf(label, data=chat)

@@ -10,6 +10,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from devic_tui.models import Usage
+from devic_tui.text_safety import one_line
 
 
 class StatusBar(Static):
@@ -56,6 +57,7 @@ class StatusBar(Static):
         self._redraw()
 
     def _redraw(self) -> None:
+        self._detail = one_line(self._detail)
         styles = {
             "failed": "bold $text-error",
             "stopped": "bold $text-warning",
