@@ -1,0 +1,102 @@
+"""A tiny paced SSE server in the agent API's shape, for the streaming benches.
+
+`POST /v1/api/chat/{slug}` answers `data: {"chunk": "..."}` events then `data: [DONE]`, sending
+chunk i at exactly `start + i / rate` seconds (every chunk that is due is written at each wake-up, so
+the schedule never drifts even when a sleep oversleeps). The emulator's `asyncio.sleep(delay)` after
+each chunk drifts (each sleep overshoots), so it cannot hold 2,000 chunks/s; this server can.
+
+Run as a separate process so that it does not share the GIL with the app being measured:
+`python bench/_paced_server.py --text long --chunk-size 4 --rate 2000` prints its port on stdout.
+Texts come from the emulator's scripts (`long_answer()`, `fences_answer()`), so they are deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from devic_tui.emulator.scripts import chunked, fences_answer, long_answer
+
+
+def fences_13k(blocks: int = 125) -> str:
+    """The issue's stream-fences payload: ~13.5 KB with 125 small code blocks. The emulator's
+    `fences_answer()` has the 125 blocks but only ~7 KB, so each block here gets one more code line
+    and a sentence of prose; deterministic."""
+    parts = []
+    for i in range(1, blocks + 1):
+        parts.append(
+            f"Step {i}: scale the input by {i % 7}; check.\n\n```python\n"
+            f"value_{i} = compute({i}, scale={i % 7})\nassert value_{i} >= 0\n```\n"
+        )
+    return "\n".join(parts)
+
+
+TEXTS = {"long": long_answer, "fences": fences_answer, "fences13k": fences_13k}
+
+
+def sse(payload: object) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return f"data: {data}\n\n".encode()
+
+
+class Paced:
+    def __init__(self, text: str, chunk_size: int, rate: float) -> None:
+        self.events = [sse({"chunk": piece}) for piece in chunked(text, chunk_size)]
+        self.rate = rate
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.decode("latin-1").split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            if length:
+                await reader.readexactly(length)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"cache-control: no-cache\r\nconnection: close\r\n\r\n"
+            )
+            await writer.drain()
+            await self.stream(writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def stream(self, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        sent = 0
+        total = len(self.events)
+        while sent < total:
+            due = min(total, int((loop.time() - start) * self.rate) + 1)
+            if due > sent:
+                writer.write(b"".join(self.events[sent:due]))
+                sent = due
+                await writer.drain()
+            await asyncio.sleep(max(0.0, start + sent / self.rate - loop.time()))
+        writer.write(sse({"conversationId": "bench-conversation"}) + sse("[DONE]"))
+        await writer.drain()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--text", choices=sorted(TEXTS), default="long")
+    parser.add_argument("--chunk-size", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=2000.0, help="chunks per second")
+    args = parser.parse_args()
+    paced = Paced(TEXTS[args.text](), args.chunk_size, args.rate)
+    server = await asyncio.start_server(paced.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sys.stdout.write(f"{port}\n")
+    sys.stdout.flush()
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,152 @@
+"""open-long: open a 2,000-message conversation (saved once through TranscriptStore.save into
+bench/results/long-2000, git-ignored) in the real app headless.
+
+- first paint: from `MainScreen.open_conversation(id)` to the end of the first main-screen frame
+  (`Screen._compositor_refresh`) that starts after TranscriptPane mounted the conversation's window;
+- jump to top: from `TranscriptPane.action_jump_top()` to the end of the first frame after it returned;
+- peak RSS of this process (`resource.getrusage`), after all runs.
+Targets: <= 300 ms each; <= 250 MB.
+
+Run: .venv/bin/python bench/open_long.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS, SIZE, bench_settings, make_app, peak_rss_mb, result, settle
+from textual.screen import Screen
+
+from devic_tui.screens.main import MainScreen
+from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.widgets.transcript import TranscriptPane
+
+BENCH = "open-long"
+COUNT = 2000
+CONVERSATION = "long-2000"
+
+
+def answer(index: int) -> str:
+    return (
+        f"## Answer {index}\n\nHere is **part {index}** with `code` and a list:\n\n"
+        f"- first point about {index % 13}\n- second point\n\n"
+        f"```python\ndef f_{index}(x: int) -> int:\n    return x * {index % 7} + 1\n```\n\n"
+        "| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+    )
+
+
+def generate(directory: Path) -> Path:
+    done = directory / "complete"
+    if done.exists():
+        return directory
+    store = TranscriptStore(directory / "transcripts", "json")
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    messages = [
+        StoredMessage(
+            id=f"m{index:04d}",
+            role="user" if index % 2 == 0 else "assistant",
+            content=f"Question {index}: how does part {index} work?" if index % 2 == 0 else answer(index),
+            created_at=base + timedelta(seconds=index),
+        )
+        for index in range(COUNT)
+    ]
+    store.save(
+        Conversation(
+            id=CONVERSATION,
+            title="A long conversation",
+            server="bench",
+            assistant_id="long",
+            assistant_name="long",
+            created_at=base,
+            updated_at=base + timedelta(seconds=COUNT),
+            messages=messages,
+        )
+    )
+    store.close()
+    done.write_text("ok\n")
+    return directory
+
+
+async def one_run(data: Path) -> tuple[float, float]:
+    frames: list[tuple[float, float]] = []
+    mounted: list[float] = []
+    original_refresh = Screen._compositor_refresh
+    original_mount = TranscriptPane._mount_window
+
+    def refresh(screen: Screen[Any]) -> None:
+        start = time.perf_counter()
+        original_refresh(screen)
+        if isinstance(screen, MainScreen):
+            frames.append((start, time.perf_counter()))
+
+    async def mount_window(pane: TranscriptPane, start: int, end: int) -> None:
+        await original_mount(pane, start, end)
+        mounted.append(time.perf_counter())
+
+    def frame_after(moment: float) -> float | None:
+        return next((end for begin, end in frames if begin >= moment), None)
+
+    async def wait_frame(moment: float) -> float:
+        while (found := frame_after(moment)) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        return found
+
+    Screen._compositor_refresh = refresh  # type: ignore[method-assign]
+    TranscriptPane._mount_window = mount_window  # type: ignore[method-assign]
+    try:
+        app = make_app(bench_settings("http://127.0.0.1:9/v1/api", ["long"]), data)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await settle(pilot)
+            mounted.clear()
+            started = time.perf_counter()
+            screen.open_conversation(CONVERSATION)
+            while not mounted:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            first_paint = await wait_frame(mounted[0]) - started
+            assert len(screen.pane.messages) == COUNT
+            await pilot.pause(0.2)
+            started = time.perf_counter()
+            await screen.pane.action_jump_top()
+            jumped = await wait_frame(time.perf_counter()) - started
+            assert screen.pane.mounted_range[0] == 0
+    finally:
+        Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
+        TranscriptPane._mount_window = original_mount  # type: ignore[method-assign]
+    return first_paint, jumped
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    source = generate(RESULTS / CONVERSATION)
+    paints: list[float] = []
+    jumps: list[float] = []
+    for index in range(args.runs):
+        with tempfile.TemporaryDirectory() as scratch:
+            # a copy per run, so the store's own index/journal files start the same each time
+            import shutil
+
+            data = Path(scratch) / "data"
+            shutil.copytree(source, data)
+            paint, jump = await one_run(data)
+        print(f"  run {index + 1}: first paint {paint * 1000:.0f} ms, jump to top {jump * 1000:.0f} ms")
+        paints.append(paint)
+        jumps.append(jump)
+    rss = peak_rss_mb()
+    for name, values in (("first paint", paints), ("jump to top", jumps)):
+        median, worst = statistics.median(values), max(values)
+        result(BENCH, name, f"{median * 1000:.0f} / {worst * 1000:.0f} ms", "<= 300 ms", worst <= 0.3)
+    result(BENCH, "peak RSS", f"{rss:.0f} MB", "<= 250 MB", rss <= 250)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
