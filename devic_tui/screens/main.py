@@ -5,6 +5,8 @@ them to the service (open, new, send, stream, stop). Chat-management actions liv
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,10 +22,10 @@ from devic_tui.config import ServerConfig
 from devic_tui.models import AssistantInfo, Attachment
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.events import (
-    Done,
     MessageBoundary,
     Notice,
     Progress,
+    SendEvent,
     StreamError,
     TextDelta,
     ToolCallRequest,
@@ -90,6 +92,8 @@ def server_entry(listing: ServerListing) -> ServerEntry:
     return entry
 
 
+GIVE_WAY_SECONDS = 0.008
+"""How long a burst of stream events may hold the event loop before it gives way."""
 NARROW_WIDTH = 100
 """Below this many columns the sidebar starts folded away."""
 
@@ -393,8 +397,7 @@ class MainScreen(ChatActions, Screen[None]):
         self.status.begin()
         self._update_titles()
         try:
-            async for event in turn.events():
-                await self._show_event(view, event)
+            await self._show_events(view, turn.events())
             while turn.pending_tool_call is not None:
                 outputs = await self.app.push_screen_wait(ToolFormScreen(turn.pending_tool_call))
                 if outputs is None:
@@ -402,32 +405,41 @@ class MainScreen(ChatActions, Screen[None]):
                     self.notify("Nothing was sent; the assistant's question stays unanswered.")
                     break
                 self.status.begin("sending your answers")
-                async for event in turn.answer_tool_call(outputs):
-                    await self._show_event(view, event)
+                await self._show_events(view, turn.answer_tool_call(outputs))
         finally:
             await self._finish_turn(view, turn)
 
-    async def _show_event(self, view: MessageView, event: object) -> None:
+    async def _show_events(self, view: MessageView, events: AsyncIterator[SendEvent]) -> None:
+        """Show a turn's events as they come. When they come faster than they can be shown (a
+        fast server, a burst after a stall), the loop still gives way every few milliseconds, so
+        frames, key presses and the Markdown flush keep their turn; text is only ever appended."""
+        status = self.status
+        given_way = time.perf_counter()
+        async for event in events:
+            self._show_event(view, status, event)
+            if time.perf_counter() - given_way > GIVE_WAY_SECONDS:
+                await asyncio.sleep(0)
+                given_way = time.perf_counter()
+
+    def _show_event(self, view: MessageView, status: StatusBar, event: SendEvent) -> None:
         live = view is self._live_view and view.is_attached
         if isinstance(event, TextDelta):
             if live:
                 view.write(event.text)
-                self.status.progress(len(view.data.content))
+                status.progress(view.streamed_chars)
         elif isinstance(event, MessageBoundary):
-            if live and view.data.content:
+            if live and view.streamed_chars:
                 view.write("\n\n")
         elif isinstance(event, Progress):
-            self.status.progress(len(view.data.content), f"server: {event.status}")
+            status.progress(view.streamed_chars, f"server: {event.status}")
         elif isinstance(event, UsageReport):
-            self.status.set_usage(event.usage)
+            status.set_usage(event.usage)
         elif isinstance(event, Notice):
-            self.notify(event.text, severity="warning")
+            self.notify(event.text, severity="warning", timeout=10)
         elif isinstance(event, ToolCallRequest):
-            self.status.progress(len(view.data.content), "the assistant asks for input")
+            status.progress(view.streamed_chars, "the assistant asks for input")
         elif isinstance(event, StreamError):
             self.notify(str(event.error), severity="error", timeout=8)
-        elif isinstance(event, Done):
-            pass
 
     async def _finish_turn(self, view: MessageView, turn: Turn) -> None:
         answer = turn.answer

@@ -1,20 +1,28 @@
-"""Markdown that streams cheaply: finished top-level blocks become one fixed widget each and are
-never parsed or rendered again; only the open block (the tail) is re-rendered, at most once per
-frame however many chunks arrived. Text is kept here as a string, not in widgets.
+"""Markdown that streams cheaply, and renders a finished message the same way.
 
-Why not Textual's `MarkdownStream`: on an 81 KB answer it needs ~19 s on our machines and rebuilds
-whole lists per append (shared/research/STREAMING.md); this renders with Rich's Markdown, the same
-renderer finished messages use, so a message looks the same while and after it streams.
+Rich's Markdown renders a document as its top-level blocks one after another, with one blank line
+between them (none after a horizontal rule), and each block renders the same whether alone or in
+the whole document. So a document is kept as a list of top-level blocks, each rendered once per
+width and cached (`BlockDocument`). While an answer streams, only the open last block is parsed
+and rendered again, at most once per frame however many chunks arrived; finished blocks are sealed
+into a few segment widgets and never parsed or highlighted again. A finished message is one widget
+holding one BlockDocument. Text is kept in the model (the stored message), not in widgets.
+
+Why not Textual's `MarkdownStream`: on an 81 KB answer it needs ~19 s on our machines, rebuilds
+whole lists per append and mounts ~80 widgets per 4 KB (shared/research/STREAMING.md).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Iterable
 
 from markdown_it import MarkdownIt
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import Markdown as RichMarkdown
-from rich.text import Text
+from rich.measure import Measurement
+from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
@@ -23,99 +31,167 @@ from textual.widgets import Static
 from devic_tui.text_safety import visible
 
 FRAME_SECONDS = 1 / 30
-BLOCKS_PER_SEGMENT = 12
+BLOCKS_PER_SEGMENT = 24
 CODE_THEME = "monokai"
+_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+
+
+def is_rule(block: str) -> bool:
+    """Whether a block is a horizontal rule, after which Rich puts no blank line."""
+    return bool(_RULE.match(block.strip("\n")))
 
 
 def render_markdown(text: str) -> RichMarkdown:
-    """The one way the app renders Markdown from a server (links shown, never made clickable)."""
+    """Rich's Markdown as the app configures it (links shown, never made clickable)."""
     return RichMarkdown(visible(text) or " ", code_theme=CODE_THEME, hyperlinks=False)
 
 
-def _parser() -> MarkdownIt:
-    # The same rules Rich's Markdown parses with, so block boundaries agree with the final render.
+def markdown_parser() -> MarkdownIt:
+    # The rules Rich's Markdown parses with, so block boundaries agree with its rendering.
     return MarkdownIt().enable("strikethrough").enable("table")
 
 
-def split_finished(text: str, parser: MarkdownIt) -> tuple[list[str], int]:
-    """The finished top-level blocks at the start of `text`, and the offset where the open one starts.
+def split_blocks(text: str, parser: MarkdownIt) -> tuple[list[str], str]:
+    """The finished top-level blocks of `text`, and the open last one (which may still grow).
 
     Every top-level block but the last is finished: Markdown cannot change a block once another
     top-level block has begun after it.
     """
     tokens = parser.parse(text)
     starts = [t.map[0] for t in tokens if t.level == 0 and t.map is not None and t.nesting >= 0]
-    if len(starts) < 2:
-        return [], 0
+    if not starts:
+        return [], text
     lines = text.split("\n")
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    blocks = ["\n".join(lines[start:end]).strip("\n") for start, end in itertools.pairwise(starts)]
-    return [b for b in blocks if b], offsets[starts[-1]]
+    finished = ["\n".join(lines[start:end]) for start, end in itertools.pairwise(starts)]
+    return [b for b in finished if b.strip()], "\n".join(lines[starts[-1] :])
+
+
+def all_blocks(text: str, parser: MarkdownIt | None = None) -> list[str]:
+    finished, last = split_blocks(text, parser or markdown_parser())
+    return [*finished, last] if last.strip() else finished
+
+
+def _starts_blank(lines: list[list[Segment]]) -> bool:
+    return bool(lines) and not "".join(segment.text for segment in lines[0])
+
+
+class BlockDocument:
+    """A Rich renderable made of Markdown blocks, each rendered once per width and kept."""
+
+    def __init__(self, blocks: Iterable[str] = (), *, previous: str | None = None) -> None:
+        self.blocks: list[str] = list(blocks)
+        self.previous = previous
+        """The block just before this document's first, when it continues another (a segment)."""
+        self._lines: dict[int, list[list[list[Segment]]]] = {}
+        """width -> for each block, its rendered lines."""
+
+    @classmethod
+    def from_text(cls, text: str) -> BlockDocument:
+        return cls(all_blocks(text))
+
+    def extend(self, blocks: Iterable[str]) -> None:
+        self.blocks.extend(blocks)
+
+    def _rendered(self, console: Console, options: ConsoleOptions) -> list[list[list[Segment]]]:
+        width = options.max_width
+        done = self._lines.setdefault(width, [])
+        if len(self._lines) > 4:  # a few recent widths (resizes) are enough
+            for stale in [w for w in self._lines if w != width][:-3]:
+                del self._lines[stale]
+        block_options = options.update(width=width, height=None)
+        for block in self.blocks[len(done) :]:
+            done.append(console.render_lines(render_markdown(block), block_options, pad=False))
+        return done
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rendered = self._rendered(console, options)
+        newline = Segment.line()
+        for index, lines in enumerate(rendered):
+            before = self.blocks[index - 1] if index else self.previous
+            if before is not None and not is_rule(before) and not _starts_blank(lines):
+                # Rich's one blank line between blocks; containers (lists, tables) bring their own.
+                yield newline
+            for line in lines:
+                yield from line
+                yield newline
+        if not self.blocks:
+            yield Segment(" ")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
 
 
 class StreamingMarkdown(Vertical):
+    """The answer being written: sealed segments of finished blocks, then the open tail."""
+
     DEFAULT_CSS = """
     StreamingMarkdown { height: auto; }
-    StreamingMarkdown > .md-segment { height: auto; margin: 0 0 1 0; }
-    StreamingMarkdown > .md-tail { height: auto; }
+    StreamingMarkdown > .md-segment, StreamingMarkdown > .md-tail { height: auto; }
     """
 
     def __init__(self, *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
-        self._text = ""
-        self._open_from = 0
-        self._parser = _parser()
+        self._pending: list[str] = []
+        self._open = ""
+        self._parser = markdown_parser()
         self._timer: Timer | None = None
         self._tail = Static("", classes="md-tail")
-        self._segment: Static | None = None
-        self._segment_blocks: list[RichMarkdown | Text] = []
-        self._block_count = 0
-
-    @property
-    def text(self) -> str:
-        return self._text
+        self._segment: tuple[Static, BlockDocument] | None = None
+        """The segment widget being filled, and its document."""
+        self.document = BlockDocument()
+        """Every sealed block, in order: becomes the finished message's body."""
 
     @property
     def block_count(self) -> int:
-        return self._block_count
+        return len(self.document.blocks)
 
     def compose(self) -> ComposeResult:
         yield self._tail
 
     def append(self, fragment: str) -> None:
         """Add text; the screen catches up on the next frame."""
-        self._text += fragment.replace("\r\n", "\n").replace("\r", "\n")
+        self._pending.append(fragment)
         if self._timer is None:
             self._timer = self.set_timer(FRAME_SECONDS, self._flush)
 
     async def _flush(self) -> None:
         self._timer = None
-        open_text = self._text[self._open_from :]
-        blocks, open_at = split_finished(open_text, self._parser)
-        if blocks:
-            self._open_from += open_at
-            await self._seal(blocks)
-        self._tail.update(render_markdown(self._text[self._open_from :]))
+        if self._pending:
+            self._open += "".join(self._pending).replace("\r\n", "\n").replace("\r", "\n")
+            self._pending.clear()
+        finished, self._open = split_blocks(self._open, self._parser)
+        if finished:
+            await self._seal(finished)
+        last = self.document.blocks[-1] if self.document.blocks else None
+        self._tail.update(BlockDocument([self._open], previous=last) if self._open.strip() else "")
 
     async def _seal(self, blocks: list[str]) -> None:
         """Add finished blocks to the current segment: a few widgets, each holding many blocks,
         keep the per-frame layout cost flat however long the answer grows."""
         for block in blocks:
-            self._block_count += 1
-            if self._segment is None or len(self._segment_blocks) >= BLOCKS_PER_SEGMENT:
-                self._segment = Static("", classes="md-segment")
-                self._segment_blocks = []
-                await self.mount(self._segment, before=self._tail)
-            elif self._segment_blocks:
-                self._segment_blocks.append(Text())  # the blank line Rich puts between blocks
-            self._segment_blocks.append(render_markdown(block))
+            self.document.extend([block])
+            if self._segment is None or len(self._segment[1].blocks) >= BLOCKS_PER_SEGMENT:
+                await self._new_segment(block)
+            else:
+                self._segment[1].extend([block])
         if self._segment is not None:
-            self._segment.update(Group(*self._segment_blocks))
+            self._segment[0].update(self._segment[1])
 
-    async def finish(self) -> None:
-        """Render whatever is still pending, now."""
+    async def _new_segment(self, block: str) -> None:
+        if self._segment is not None:
+            self._segment[0].update(self._segment[1])  # its last blocks, sealed in this same flush
+        previous = self.document.blocks[-2] if len(self.document.blocks) > 1 else None
+        document = BlockDocument([block], previous=previous)
+        self._segment = (Static(document, classes="md-segment"), document)
+        await self.mount(self._segment[0], before=self._tail)
+
+    async def finish(self) -> BlockDocument:
+        """Render whatever is pending now; return the whole answer as one document."""
         if self._timer is not None:
             self._timer.stop()
+            self._timer = None
         await self._flush()
+        if self._open.strip():
+            self.document.extend([self._open])
+            self._open = ""
+        return self.document

@@ -74,6 +74,8 @@ class MessageView(Vertical, can_focus=True):
         super().__init__(classes=f"message -{data.role}")
         self.data = data
         self._stream: StreamingMarkdown | None = None
+        self._streamed: list[str] = []
+        self.streamed_chars = 0
 
     def compose(self) -> ComposeResult:
         yield Static(header_content(self.data), classes="message-header")
@@ -106,19 +108,32 @@ class MessageView(Vertical, can_focus=True):
         await self.mount(self._stream, before=body)
         body.display = False
         if self.data.content:
-            self._stream.append(self.data.content)
+            self.write(self.data.content)
 
     def write(self, fragment: str) -> None:
-        self.data.content += fragment
+        """More of the answer; `data` gets the whole text when the stream ends (`end_stream`)."""
+        self._streamed.append(fragment)
+        self.streamed_chars += len(fragment)
         if self._stream is not None:
             self._stream.append(fragment)
 
+    @property
+    def streamed_text(self) -> str:
+        return "".join(self._streamed)
+
     async def end_stream(self) -> None:
-        """Stop streaming and show the final text in the cheap single-widget form."""
+        """Show the final text as one widget. When it is what streamed, the blocks already
+        rendered are reused as they are (the same lines a whole render gives, at no cost)."""
         body = self.query_one(".message-body", Static)
-        body.update(body_renderable(self.data))
-        body.display = True
         if self._stream is not None:
+            document = await self._stream.finish()
+            same = self.streamed_text == self.data.content
+            body.update(document if same else body_renderable(self.data))
+            body.display = True
             await self._stream.remove()
             self._stream = None
+        else:
+            body.update(body_renderable(self.data))
+            body.display = True
+        self._streamed = []
         self.refresh_view()

@@ -35,12 +35,16 @@ class StatusBar(Static):
         self._redraw()
 
     def progress(self, chars: int, detail: str | None = None) -> None:
+        """Called per chunk: only a change of state or detail redraws now; the count shows on
+        the next tick of the timer (four times a second)."""
         self._chars = chars
-        if chars:
-            self._state = "streaming"
+        changed = detail is not None and detail != self._detail
+        if chars and self._state != "streaming":
+            self._state, changed = "streaming", True
         if detail is not None:
             self._detail = detail
-        self._redraw()
+        if changed:
+            self._redraw()
 
     def set_usage(self, usage: Usage) -> None:
         self._usage = usage

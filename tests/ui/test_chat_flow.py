@@ -47,7 +47,7 @@ async def test_escape_stops_and_keeps_the_text(
         await send(pilot, screen, "write a lot")
         for _ in range(100):
             await pilot.pause(0.02)
-            if screen.pane.views()[-1].data.content:
+            if screen.pane.views()[-1].streamed_chars:
                 break
         await pilot.press("escape")
         screen = await settle(pilot)

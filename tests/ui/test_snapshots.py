@@ -19,16 +19,16 @@ FILES = Path(__file__).parent / "files"
 
 
 def still(app: DevicTuiApp) -> None:
-    """No blinking cursors: a snapshot must not depend on when it was taken."""
+    """No cursors: a snapshot must not depend on when it was taken (blink phase, focus races)."""
     for widget in app.screen.query("TextArea, Input"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
+    app.screen.set_focus(None)
 
 
 async def open_tour(pilot: Pilot[Any]) -> None:
     screen = await settle(pilot)
     screen.open_conversation("tour0001")
     await pilot.pause(0.4)
-    screen.composer.focus()
     still(pilot.app)  # type: ignore[arg-type]
     await pilot.pause(0.1)
 
