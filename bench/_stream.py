@@ -60,12 +60,12 @@ def instrument(trace: Trace) -> Iterator[None]:
         original_write(self, fragment)
         stream = self._stream
         if stream is not None:
-            trace.arrivals.append((now(), len(stream.text)))
+            trace.arrivals.append((now(), stream.received_chars))
 
     async def flush(self: StreamingMarkdown) -> None:
         start = now()
         await original_flush(self)
-        trace.flushes.append((start, now(), len(self.text)))
+        trace.flushes.append((start, now(), self.rendered_chars))
 
     async def end_stream(self: MessageView) -> None:
         start = now()
@@ -196,7 +196,12 @@ def render_rows(renderable: RenderableType, width: int) -> list[str]:
     """A renderable's lines at `width` as ANSI strings, trailing unstyled blanks removed."""
     console = _console(width)
     rows: list[str] = []
-    for line in console.render_lines(renderable, console.options.update_width(width), pad=False):
+    cached = getattr(renderable, "lines", None)  # the app's cached Visuals (BlockDocument, CachedMarkdown)
+    if callable(cached):
+        lines: list[list[Segment]] = [list(strip) for strip in cached(width)]
+    else:
+        lines = console.render_lines(renderable, console.options.update_width(width), pad=False)
+    for line in lines:
         parts = list(Segment.simplify(line))
         while parts and not parts[-1].text.strip() and not (parts[-1].style and parts[-1].style.bgcolor):
             parts.pop()
@@ -211,7 +216,7 @@ class _ReplayApp(App[None]):
 
 async def replay_streamed_rows(text: str, flush_lengths: list[int], width: int) -> list[str]:
     """Feed a StreamingMarkdown the text in exactly the pieces each recorded flush saw, then finish,
-    and return the rows its segments and tail show (segments have a 1-line bottom margin)."""
+    and return the rows its segments and tail show."""
     app = _ReplayApp()
     async with app.run_test(size=(width, 40)):
         widget = app.query_one(StreamingMarkdown)
@@ -220,13 +225,12 @@ async def replay_streamed_rows(text: str, flush_lengths: list[int], width: int) 
             if length > position:
                 widget.append(text[position:length])
                 position = length
-                await widget.finish()
+                await widget._flush()
+        await widget.finish()
         rows: list[str] = []
         for child in widget.children:
             assert isinstance(child, Static)
             rows += render_rows(child.content, width)  # type: ignore[arg-type]
-            if child.has_class("md-segment"):
-                rows.append("")
     return rows
 
 

@@ -3,6 +3,7 @@ the command palette entries, the theme, and the main screen on top of the servic
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -19,6 +20,8 @@ from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
 from devic_tui.text_safety import one_line, visible
 from devic_tui.themes import load_theme_files, save_theme_choice
+
+GC_THRESHOLDS = (10_000, 10, 50)
 
 BINDINGS = [
     Binding("ctrl+n", "screen.new_chat", "New chat", id="new-chat"),
@@ -84,6 +87,11 @@ class DevicTuiApp(App[None]):
         )
 
     def on_mount(self) -> None:
+        # Rendering a streamed answer makes many short-lived objects. With CPython's default
+        # thresholds that means full collections several times a second on a long answer, each
+        # stalling the screen up to 200 ms; these keep young collections cheap and rare and made
+        # no full collection during an 81 KB stream (bench/stream_mixed.py; README of bench/).
+        gc.set_threshold(*GC_THRESHOLDS)
         themes, notices = load_theme_files()
         for theme in themes:
             self.register_theme(theme)

@@ -19,13 +19,16 @@ import re
 from collections.abc import Iterable
 
 from markdown_it import MarkdownIt
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, RenderableType
 from rich.markdown import Markdown as RichMarkdown
-from rich.measure import Measurement
-from rich.segment import Segment
+from textual._context import active_app
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style
 from textual.timer import Timer
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Static
 
 from devic_tui.text_safety import visible
@@ -71,54 +74,111 @@ def all_blocks(text: str, parser: MarkdownIt | None = None) -> list[str]:
     return [*finished, last] if last.strip() else finished
 
 
-def _starts_blank(lines: list[list[Segment]]) -> bool:
-    return bool(lines) and not "".join(segment.text for segment in lines[0])
+def _starts_blank(lines: list[Strip]) -> bool:
+    return bool(lines) and not lines[0].text
 
 
-class BlockDocument:
-    """A Rich renderable made of Markdown blocks, each rendered once per width and kept."""
+def _render_lines(renderable: RenderableType, width: int) -> list[Strip]:
+    app = active_app.get(None)
+    console = app.console if app is not None else Console(force_terminal=True, color_system="truecolor")
+    base = app.console_options if app is not None else console.options
+    options = base.update(width=width, height=None, highlight=False)
+    return [Strip(line) for line in console.render_lines(renderable, options, pad=False)]
+
+
+class _CachedVisual(Visual):
+    """A Visual whose lines are made once per width and kept: Textual asks a Static for its
+    height and then for its lines, and again whenever the layout changes; a Rich renderable would
+    be rendered (and its code highlighted) every time."""
+
+    _WIDTHS_KEPT = 3
+
+    def __init__(self) -> None:
+        self._by_width: dict[int, list[Strip]] = {}
+
+    def _make_lines(self, width: int) -> list[Strip]:
+        raise NotImplementedError
+
+    def lines(self, width: int) -> list[Strip]:
+        found = self._by_width.get(width)
+        if found is None:
+            if len(self._by_width) >= self._WIDTHS_KEPT:
+                self._by_width.pop(next(iter(self._by_width)))
+            found = self._by_width[width] = self._make_lines(width)
+        return found
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return len(self.lines(width))
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        base = style.rich_style
+        return [line.apply_style(base) for line in self.lines(width)[:height]]
+
+
+class CachedMarkdown(_CachedVisual):
+    """A whole Markdown message, rendered once per width (a message read from history)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def _make_lines(self, width: int) -> list[Strip]:
+        return _render_lines(render_markdown(self.text), width)
+
+
+class BlockDocument(_CachedVisual):
+    """Markdown as top-level blocks, each rendered once per width and kept, so adding a block
+    renders only that block. Its lines are those of one render of the whole text."""
 
     def __init__(self, blocks: Iterable[str] = (), *, previous: str | None = None) -> None:
+        super().__init__()
         self.blocks: list[str] = list(blocks)
         self.previous = previous
         """The block just before this document's first, when it continues another (a segment)."""
-        self._lines: dict[int, list[list[list[Segment]]]] = {}
-        """width -> for each block, its rendered lines."""
+        self._block_lines: dict[int, list[list[Strip]]] = {}
 
     @classmethod
     def from_text(cls, text: str) -> BlockDocument:
         return cls(all_blocks(text))
 
+    @classmethod
+    def joined(cls, parts: list[BlockDocument]) -> BlockDocument:
+        """One document of several, keeping the lines their blocks were already rendered to."""
+        whole = cls([block for part in parts for block in part.blocks])
+        widths = {width for part in parts for width in part._block_lines}
+        for width in widths:
+            reused: list[list[Strip]] = []
+            for part in parts:
+                lines = part._block_lines.get(width, [])
+                reused.extend(lines)
+                if len(lines) < len(part.blocks):
+                    break  # the rest is rendered when first asked for
+            whole._block_lines[width] = reused
+        return whole
+
     def extend(self, blocks: Iterable[str]) -> None:
         self.blocks.extend(blocks)
+        self._by_width.clear()  # the joined lines; each block's own lines stay
 
-    def _rendered(self, console: Console, options: ConsoleOptions) -> list[list[list[Segment]]]:
-        width = options.max_width
-        done = self._lines.setdefault(width, [])
-        if len(self._lines) > 4:  # a few recent widths (resizes) are enough
-            for stale in [w for w in self._lines if w != width][:-3]:
-                del self._lines[stale]
-        block_options = options.update(width=width, height=None)
-        for block in self.blocks[len(done) :]:
-            done.append(console.render_lines(render_markdown(block), block_options, pad=False))
-        return done
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        rendered = self._rendered(console, options)
-        newline = Segment.line()
+    def _make_lines(self, width: int) -> list[Strip]:
+        rendered = self._block_lines.setdefault(width, [])
+        if len(self._block_lines) > self._WIDTHS_KEPT:
+            self._block_lines.pop(next(iter(self._block_lines)))
+        for block in self.blocks[len(rendered) :]:
+            rendered.append(_render_lines(render_markdown(block), width))
+        joined: list[Strip] = []
         for index, lines in enumerate(rendered):
             before = self.blocks[index - 1] if index else self.previous
             if before is not None and not is_rule(before) and not _starts_blank(lines):
                 # Rich's one blank line between blocks; containers (lists, tables) bring their own.
-                yield newline
-            for line in lines:
-                yield from line
-                yield newline
-        if not self.blocks:
-            yield Segment(" ")
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(1, options.max_width)
+                joined.append(Strip.blank(0))
+            joined.extend(lines)
+        return joined
 
 
 class StreamingMarkdown(Vertical):
@@ -137,9 +197,15 @@ class StreamingMarkdown(Vertical):
         self._timer: Timer | None = None
         self._tail = Static("", classes="md-tail")
         self._segment: tuple[Static, BlockDocument] | None = None
+        self._segment_docs: list[BlockDocument] = []
+        self._tail_doc: BlockDocument | None = None
         """The segment widget being filled, and its document."""
         self.document = BlockDocument()
         """Every sealed block, in order: becomes the finished message's body."""
+        self.received_chars = 0
+        """How much text was appended so far."""
+        self.rendered_chars = 0
+        """How much of it the last flush put on screen."""
 
     @property
     def block_count(self) -> int:
@@ -151,11 +217,13 @@ class StreamingMarkdown(Vertical):
     def append(self, fragment: str) -> None:
         """Add text; the screen catches up on the next frame."""
         self._pending.append(fragment)
+        self.received_chars += len(fragment)
         if self._timer is None:
             self._timer = self.set_timer(FRAME_SECONDS, self._flush)
 
     async def _flush(self) -> None:
         self._timer = None
+        self.rendered_chars = self.received_chars
         if self._pending:
             self._open += "".join(self._pending).replace("\r\n", "\n").replace("\r", "\n")
             self._pending.clear()
@@ -163,7 +231,8 @@ class StreamingMarkdown(Vertical):
         if finished:
             await self._seal(finished)
         last = self.document.blocks[-1] if self.document.blocks else None
-        self._tail.update(BlockDocument([self._open], previous=last) if self._open.strip() else "")
+        self._tail_doc = BlockDocument([self._open], previous=last) if self._open.strip() else None
+        self._tail.update(self._tail_doc or "")
 
     async def _seal(self, blocks: list[str]) -> None:
         """Add finished blocks to the current segment: a few widgets, each holding many blocks,
@@ -183,6 +252,7 @@ class StreamingMarkdown(Vertical):
         previous = self.document.blocks[-2] if len(self.document.blocks) > 1 else None
         document = BlockDocument([block], previous=previous)
         self._segment = (Static(document, classes="md-segment"), document)
+        self._segment_docs.append(document)
         await self.mount(self._segment[0], before=self._tail)
 
     async def finish(self) -> BlockDocument:
@@ -191,7 +261,9 @@ class StreamingMarkdown(Vertical):
             self._timer.stop()
             self._timer = None
         await self._flush()
+        parts = list(self._segment_docs)
         if self._open.strip():
             self.document.extend([self._open])
+            parts.append(self._tail_doc or BlockDocument([self._open]))
             self._open = ""
-        return self.document
+        return BlockDocument.joined(parts)

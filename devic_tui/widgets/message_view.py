@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -21,7 +20,7 @@ from textual.widgets import Static
 
 from devic_tui.models import Usage
 from devic_tui.text_safety import one_line, visible
-from devic_tui.widgets.markdown_stream import StreamingMarkdown, render_markdown
+from devic_tui.widgets.markdown_stream import CachedMarkdown, StreamingMarkdown
 
 STATUS_LABELS = {
     "stopped": "stopped",
@@ -61,10 +60,10 @@ def header_content(data: MessageData) -> Content:
     return Content.assemble(*parts)
 
 
-def body_renderable(data: MessageData) -> RenderableType:
+def body_renderable(data: MessageData) -> Text | CachedMarkdown:
     if data.role == "user":
         return Text(visible(data.content))
-    return render_markdown(data.content)
+    return CachedMarkdown(data.content)
 
 
 class MessageView(Vertical, can_focus=True):
