@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, inline_files, read_for_inline
@@ -40,10 +41,12 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
-from devic_tui.providers.http import ProgressCallback
 from devic_tui.providers.registry import create_provider
 from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
 from devic_tui.store.transcripts import TranscriptError, TranscriptStore
+
+if TYPE_CHECKING:
+    from devic_tui.providers.http import ProgressCallback
 
 SAVE_INTERVAL = 1.0
 _INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,9 @@ from devic_tui.models import (
 )
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.events import SendEvent, StreamError
-from devic_tui.providers.http import HttpClient, ProgressCallback
+
+if TYPE_CHECKING:  # httpx loads with the first provider, not at start-up
+    from devic_tui.providers.http import HttpClient, ProgressCallback
 
 
 class Capabilities(BaseModel):

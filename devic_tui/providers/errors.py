@@ -4,9 +4,10 @@ that turns an HTTP error response into the right class, whatever shape its body 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from devic_tui.redact import redact
 

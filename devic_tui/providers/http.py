@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -30,6 +29,7 @@ from devic_tui.providers.errors import (
     error_from_response,
 )
 from devic_tui.providers.retry import RetryPolicy, next_delay, parse_retry_after
+from devic_tui.providers.urls import is_loopback_host
 from devic_tui.tokens import resolve_token
 
 log = logging.getLogger("devic_tui.http")
@@ -41,15 +41,6 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 ProgressCallback = Callable[[int, int], None]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url_security(server: ServerConfig) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from devic_tui.config import ServerConfig
 from devic_tui.providers.base import Provider
-from devic_tui.providers.http import HttpClient
 
 
 def provider_class(kind: str) -> type[Provider]:
@@ -31,4 +30,6 @@ def provider_class(kind: str) -> type[Provider]:
 
 def create_provider(server: ServerConfig, **http_options: Any) -> Provider:
     """A provider with its own HTTP client; raises InsecureURLError for a refused base URL."""
+    from devic_tui.providers.http import HttpClient  # httpx is imported when first needed
+
     return provider_class(server.kind)(server, HttpClient(server, **http_options))

@@ -16,7 +16,6 @@ from textual.command import SimpleCommand
 from devic_tui.providers.errors import ProviderError
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.search import SearchChoice, SearchScreen
-from devic_tui.store.export import to_json, to_markdown
 from devic_tui.widgets.message_view import MessageView
 from devic_tui.widgets.sidebar import age
 
@@ -201,6 +200,8 @@ class ChatActions:
         if not answer:
             return
         path = await asyncio.to_thread(Path(answer).expanduser)
+        from devic_tui.store.export import to_json, to_markdown  # rarely used: not at start-up
+
         text = to_json(conversation) if path.suffix.lower() == ".json" else to_markdown(conversation)
         try:
             await asyncio.to_thread(path.write_text, text, "utf-8")

@@ -31,7 +31,7 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
-from devic_tui.providers.http import is_loopback_host
+from devic_tui.providers.urls import is_loopback_host
 from devic_tui.screens.chat_actions import ChatActions
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
@@ -103,7 +103,8 @@ def insecure_http_warnings(servers: list[ServerConfig]) -> list[str]:
     warnings = []
     for server in servers:
         url = urlsplit(server.resolved_base_url)
-        if url.scheme == "http" and not is_loopback_host(url.hostname or ""):
+        opted_out = server.allow_insecure_http  # the others are refused and never contacted
+        if opted_out and url.scheme == "http" and not is_loopback_host(url.hostname or ""):
             warnings.append(
                 f"{server.name} talks to {url.hostname} over plain http:// (allow_insecure_http is on): "
                 "the token and every message travel unencrypted."

@@ -82,7 +82,8 @@ class MessageView(Vertical, can_focus=True):
             names = "  ".join(f"📎 {one_line(name)}" for name in self.data.attachments)
             yield Static(Text(names), classes="message-attachments")
         yield Static(body_renderable(self.data), classes="message-body")
-        yield Static(self._error_text(), classes="message-error")
+        if self.data.error:
+            yield Static(self._error_text(), classes="message-error")
 
     def _error_text(self) -> Text:
         if not self.data.error:
@@ -91,14 +92,20 @@ class MessageView(Vertical, can_focus=True):
         return Text(visible(self.data.error) + hint)
 
     def refresh_view(self) -> None:
+        """Show the header, status and error as `data` says now (the error line is made when
+        there first is one: most messages never need it)."""
         self.query_one(".message-header", Static).update(header_content(self.data))
-        error = self.query_one(".message-error", Static)
-        error.update(self._error_text())
-        error.display = bool(self.data.error)
+        errors = self.query(".message-error")
+        if errors:
+            error = errors.first(Static)
+            error.update(self._error_text())
+            error.display = bool(self.data.error)
+        elif self.data.error:
+            self.mount(Static(self._error_text(), classes="message-error"))
         self.set_class(self.data.status in ("stopped", "interrupted", "failed"), "-partial")
 
     def on_mount(self) -> None:
-        self.refresh_view()
+        self.set_class(self.data.status in ("stopped", "interrupted", "failed"), "-partial")
 
     async def begin_stream(self) -> None:
         """Swap the body for a streaming Markdown widget."""

@@ -57,6 +57,10 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
     return when.strftime("%Y-%m-%d")
 
 
+CHATS_SHOWN = 30
+"""Chats listed under each assistant, newest first; the chat finder and search reach the rest."""
+
+
 class Sidebar(Vertical):
     @dataclass
     class AssistantSelected(Message):
@@ -129,7 +133,7 @@ class Sidebar(Vertical):
             parent.add_leaf(Text(one_line(assistant.name)), data=ref)
             return
         node = parent.add(Text(one_line(assistant.name)), data=ref, expand=True)
-        for chat in shown:
+        for chat in shown[:CHATS_SHOWN]:
             marker = "● " if chat.conversation_id and chat.conversation_id == self._open else ""
             cloud = "" if chat.conversation_id else " ☁"
             label = Text.assemble(
@@ -138,6 +142,9 @@ class Sidebar(Vertical):
                 (f"{cloud}  {age(chat.updated_at)}", "dim"),
             )
             node.add_leaf(label, data=chat)
+        if len(shown) > CHATS_SHOWN:
+            more = len(shown) - CHATS_SHOWN
+            node.add_leaf(Text(f"… {more:,} older (Ctrl+L finds any chat)", style="dim"))
 
     def _restore_cursor(self, root: TreeNode[NodeData], data: NodeData) -> None:
         stack = list(root.children)

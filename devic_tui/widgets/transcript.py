@@ -12,9 +12,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from devic_tui.text_safety import visible
 from devic_tui.widgets.message_view import MessageData, MessageView
 
-WINDOW = 40
+WINDOW = 16
 """How many messages are mounted at first, and how many more each step back in time adds."""
 
 
@@ -44,7 +45,8 @@ class TranscriptPane(VerticalScroll):
         if not messages:
             await self.remove_children()
             self._first = 0
-            await self.mount(Static(empty_hint, classes="empty-hint", markup=False))
+            # Hints quote assistant names and descriptions from servers: show them literally.
+            await self.mount(Static(visible(empty_hint), classes="empty-hint", markup=False))
             return
         index = next((i for i, m in enumerate(messages) if m.id == focus_id), None)
         if index is None:

@@ -19,7 +19,7 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import AssistantConfig, ServerConfig
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
-from devic_tui.models import Attachment
+from devic_tui.models import AssistantInfo, Attachment
 from devic_tui.screens.main import MainScreen
 from devic_tui.store.records import Conversation, StoredMessage
 from devic_tui.store.transcripts import TranscriptStore
@@ -35,7 +35,12 @@ ANSI = [
     "bell \x07 and nul \x00 end",
 ]
 MARKUP = ["[bold]B[/bold]", "[link=https://evil.example]L[/link]", "[@click=app.quit]Q[/]"]
-UNICODE = ["family 👩\u200d👩\u200d👧 ok", "wide 漢字かな ok", "rtl שלום عربي ok", "combining e\u0301a\u0308 ok"]
+UNICODE = [
+    "family 👩\u200d👩\u200d👧 ok",
+    "wide 漢字かな ok",
+    "rtl שלום عربي ok",
+    "combining e\u0301a\u0308 ok",
+]
 HOSTILE = "\n\n".join([*ANSI, *MARKUP, *UNICODE])
 SHORT = "\x1b[31m[bold]B[/bold][@click=app.quit]Q[/]\x07\x00漢字"
 """For one-line places (titles, names): everything hostile, short enough not to be cut."""
@@ -88,10 +93,12 @@ async def test_echoed_hostile_text_shows_literally_and_is_stored_exactly(
             assert text.count(piece) >= 2, (piece, text)
         assert "␛[31mred␛[0m" in text  # the escape is a visible symbol, the rest as sent
         assert "␛]52;c;ZXZpbA==␇" in text
-        assert "漢字かな" in text and "שלום" in text
+        assert "漢字かな" in text
+        assert "שלום" in text
         # markup made no style: "B" between the tags is not bold
         assert all(not (s.style and s.style.bold) for s in segments_with(app, "[bold]B[/bold]"))
-        assert app.is_running and app.return_code is None
+        assert app.is_running
+        assert app.return_code is None
         assert screen.conversation is not None
         stored = app.service.store.load(screen.conversation.id)
         assert stored.messages[0].content == HOSTILE  # the transcript keeps exactly what was sent
@@ -112,7 +119,8 @@ async def test_clicking_click_markup_runs_nothing(make_app: Callable[..., DevicT
         for x, y in spots:
             await pilot.click(offset=(x + 2, y))
             await pilot.pause(0.05)
-        assert app.is_running and app.return_code is None
+        assert app.is_running
+        assert app.return_code is None
         assert isinstance(app.screen, MainScreen)
 
 
@@ -152,17 +160,13 @@ def hostile_servers(emulator: EmulatorServer) -> list[ServerConfig]:
     servers = demo_servers(emulator.base_url)
     agent = next(s for s in servers if s.kind == "agent")
     # The hostile name is not the first assistant: the first one is opened as the new chat at start.
-    named = [a if a.id != "markdown" else AssistantConfig(id="markdown", name="md " + SHORT) for a in agent.assistants]
+    named = [
+        a if a.id != "markdown" else AssistantConfig(id="markdown", name="md " + SHORT)
+        for a in agent.assistants
+    ]
     return [agent.model_copy(update={"assistants": named})]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screens/main.py start_new_chat builds the empty-chat hint from assistant.name and "
-    "assistant.description (server-supplied) without text_safety: ESC reaches the terminal. Fix: "
-    "one_line(assistant.name), one_line(server) and visible(assistant.description) in the hint "
-    "(or visible() in TranscriptPane.show for empty_hint).",
-)
 async def test_new_chat_hint_shows_the_assistant_name_literally(
     make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
 ) -> None:
@@ -198,9 +202,13 @@ async def test_saved_history_titles_names_errors_and_file_names_show_literally(
         for where in ("server said: ␛[31m[bold]B", "📎 ␛[31m[bold]B[/bold]"):
             assert where in text, where
         # the message header shows the assistant's name literally, unstyled markup included
-        assert all(not (s.style and s.style.bold and "B[/bold]" in s.text and "[bold]" not in s.text)
-                   for line in screen_segments(app) for s in line)
-        assert app.is_running and app.return_code is None
+        assert all(
+            not (s.style and s.style.bold and "B[/bold]" in s.text and "[bold]" not in s.text)
+            for line in screen_segments(app)
+            for s in line
+        )
+        assert app.is_running
+        assert app.return_code is None
     loaded = TranscriptStore(app.service.store.directory).load(saved.id)
     assert loaded == saved
 
@@ -214,7 +222,8 @@ async def test_notifications_are_plain_text(make_app: Callable[..., DevicTuiApp]
         [notification] = [n for n in app._notifications if n.message.startswith("N ")]
         assert notification.markup is False
         for bad in FORBIDDEN:
-            assert bad not in notification.message and bad not in notification.title
+            assert bad not in notification.message
+            assert bad not in notification.title
         text = assert_terminal_safe(app)
         assert "[link=https://evil.example]L[/link]" in text
         assert "[@click=app.quit]Q[/]" in text
@@ -236,3 +245,21 @@ def test_store_round_trips_hostile_text_exactly(tmp_path: Path, fmt: Any) -> Non
     [summary] = again.summaries()
     assert summary.title == SHORT
     again.close()
+
+
+@pytest.mark.parametrize("assistant", ["unauthorized", "missing", "junk"])
+async def test_a_refused_send_says_so_once_and_gives_the_draft_back(
+    make_app: Callable[..., DevicTuiApp], assistant: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await settle(pilot)
+        screen.start_new_chat("demo-agent", AssistantInfo(id=assistant, name=assistant))
+        await send(pilot, screen, "my precious draft")
+        screen = await settle(pilot)
+        answer = screen.pane.views()[-1].data
+        assert answer.status == "failed"
+        assert answer.error
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1, errors
+        assert screen.composer.text == "my precious draft"

@@ -5,9 +5,10 @@ notifications, errors, or the repr/str of any object that carries it."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import ServerConfig, Settings
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
+from devic_tui.models import AssistantInfo
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.registry import create_provider
@@ -48,7 +50,7 @@ def assert_nowhere(root: Path) -> list[Path]:
 
 
 @pytest.fixture
-def errors_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ProviderError]]:
+def errors_made(monkeypatch: pytest.MonkeyPatch) -> list[ProviderError]:
     """Every ProviderError constructed while the test runs."""
     made: list[ProviderError] = []
     original = ProviderError.__init__
@@ -58,12 +60,12 @@ def errors_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ProviderError]
         made.append(self)
 
     monkeypatch.setattr(ProviderError, "__init__", recording)
-    yield made
+    return made
 
 
 def secret_servers(emulator: EmulatorServer) -> list[ServerConfig]:
     return [
-        server.model_copy(update={"token": None, "token_env": TOKEN_ENV})
+        server.model_copy(update={"token": None, "token_env": TOKEN_ENV, "poll_interval": 0.05})
         for server in demo_servers(emulator.base_url)
     ]
 
@@ -77,7 +79,6 @@ async def test_a_full_session_writes_the_token_nowhere(
     errors_made: list[ProviderError],
     write_config: Callable[..., Path],
     cli_process: Callable[..., Result],
-    cli: Callable[..., Result],
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, SECRET)
     caplog.set_level(logging.DEBUG)
@@ -103,11 +104,12 @@ async def test_a_full_session_writes_the_token_nowhere(
             assert conversation is not None
             for name, write in (("md", to_markdown), ("json", to_json), ("toml", to_toml)):
                 (exports / f"{kind}.{name}").write_text(write(conversation), encoding="utf-8")
-        pick(screen, "demo-agent", "unauthorized")
+        screen.start_new_chat("demo-agent", AssistantInfo(id="unauthorized", name="unauthorized"))
         await send(pilot, screen, "this one is refused")
         screen = await settle(pilot)
         refused = screen.pane.views()[-1].data
-        assert refused.status == "failed" and refused.error
+        assert refused.status == "failed"
+        assert refused.error
         (tmp_path / "screenshot.svg").write_text(app.export_screenshot(), encoding="utf-8")
         texts += [n.message + n.title for n in app._notifications]
         texts += [str(v.data) for v in screen.pane.views()]
@@ -129,19 +131,22 @@ async def test_a_full_session_writes_the_token_nowhere(
     assert asked.code == 0, asked.err
     chat = re.search(r"conversation: (\w+)", asked.err)
     assert chat is not None
-    runs = [
-        asked,
-        cli_process("--config", config, "ask", "-s", "oa", "-a", "echo", "hello openai"),
-        cli_process("--config", config, "ask", "-a", "unauthorized", "refused please"),
-        cli_process("--config", config, "chats"),
-        cli_process("--config", config, "show", chat.group(1)),
-        cli_process("--config", config, "export", chat.group(1), "-f", "json", "-o", exports / "cli.json"),
-        cli_process("--config", config, "export", chat.group(1), "-f", "md", "-o", exports / "cli.md"),
-        cli("--config", config, "config", "check"),
-        cli("--config", config, "--debug", "ask", "-a", "flaky", "retried"),
+    commands: list[tuple[str | Path, ...]] = [
+        ("ask", "-s", "oa", "-a", "echo", "hello openai"),
+        ("ask", "-a", "unauthorized", "refused please"),
+        ("chats",),
+        ("show", chat.group(1)),
+        ("export", chat.group(1), "-f", "json", "-o", exports / "cli.json"),
+        ("export", chat.group(1), "-f", "md", "-o", exports / "cli.md"),
+        ("config", "check"),
+        ("--debug", "ask", "-a", "cut", "broken off"),
     ]
-    assert runs[2].code == 3 and "refused the token" in runs[2].err
-    assert (exports / "cli.json").exists() and (exports / "cli.md").exists()
+    with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:  # real processes, side by side
+        runs = [asked, *pool.map(lambda args: cli_process("--config", config, *args), commands)]
+    assert runs[2].code == 3
+    assert "refused the token" in runs[2].err
+    assert (exports / "cli.json").exists()
+    assert (exports / "cli.md").exists()
     texts += [r.out + r.err for r in runs]
 
     # --- objects that hold it -------------------------------------------------------------------
