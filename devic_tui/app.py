@@ -3,6 +3,7 @@ the command palette entries, the theme, and the main screen on top of the servic
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,12 +21,14 @@ from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
 from devic_tui.text_safety import one_line, visible
 from devic_tui.themes import load_theme_files, save_theme_choice
+from devic_tui.widgets.composer import Composer
+from devic_tui.widgets.transcript import TranscriptPane
 
 GC_THRESHOLDS = (10_000, 10, 50)
 
 BINDINGS = [
     Binding("ctrl+n", "screen.new_chat", "New chat", id="new-chat"),
-    Binding("ctrl+l", "screen.switch_chat", "Chats", id="switch-chat"),
+    Binding("ctrl+l", "screen.switch_chat", "Switch chat", id="switch-chat"),
     Binding("ctrl+f", "screen.search", "Search", id="search"),
     Binding("ctrl+o", "screen.attach_files", "Attach", id="attach"),
     Binding("escape", "screen.stop", "Stop", id="stop", show=False),
@@ -40,10 +43,10 @@ BINDINGS = [
     Binding("alt+u", "screen.duplicate_chat", "Duplicate chat", id="duplicate-chat", show=False),
     Binding("alt+x", "screen.reset_chat", "Reset chat", id="reset-chat", show=False),
     Binding("alt+e", "screen.export_chat", "Export chat", id="export-chat", show=False),
-    Binding("ctrl+b", "screen.toggle_sidebar", "Sidebar", id="toggle-sidebar", show=False),
-    Binding("f2", "screen.focus_sidebar", "Chats", id="focus-sidebar", show=False),
-    Binding("f3", "screen.focus_pane", "Messages", id="focus-pane", show=False),
-    Binding("f4", "screen.focus_composer", "Compose", id="focus-composer", show=False),
+    Binding("ctrl+b", "screen.toggle_sidebar", "Show or hide the sidebar", id="toggle-sidebar", show=False),
+    Binding("f2", "screen.focus_sidebar", "Focus the chat list", id="focus-sidebar", show=False),
+    Binding("f3", "screen.focus_pane", "Focus the messages", id="focus-pane", show=False),
+    Binding("f4", "screen.focus_composer", "Focus the composer", id="focus-composer", show=False),
     Binding("ctrl+t", "change_theme", "Theme", id="pick-theme", show=False),
     Binding("f1", "help", "Help", id="help"),
     Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -120,17 +123,16 @@ class DevicTuiApp(App[None]):
         await self.service.aclose()
 
     def action_help(self) -> None:
+        """Every key of ours, as remapped by the config's keymap, with its binding id."""
+        keymap = self.settings.keymap
         rows: list[tuple[str, str, str]] = []
-        for binding in self._all_bindings():
-            key = self.get_key_display(binding)
-            rows.append((key, binding.description or binding.action, binding.id or ""))
+        for binding in (*BINDINGS, *Composer.BINDINGS, *TranscriptPane.BINDINGS):
+            if not isinstance(binding, Binding) or not binding.id:
+                continue
+            keys = keymap.get(binding.id, binding.key).split(",")
+            shown = " / ".join(self.get_key_display(dataclasses.replace(binding, key=key)) for key in keys)
+            rows.append((shown, binding.description or binding.action, binding.id))
         self.push_screen(HelpScreen(rows))
-
-    def _all_bindings(self) -> list[Binding]:
-        seen: list[Binding] = []
-        for _, binding in self.screen.active_bindings.items():
-            seen.append(binding.binding)
-        return seen
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -101,7 +101,8 @@ def _answer(model: str, messages: list[tuple[str, str]]) -> str:
     prompts = [text for role, text in messages if role == "user"]
     answer = answer_for(model, prompts[-1] if prompts else "", turn=max(1, len(prompts)))
     earlier = len(messages) - 1
-    return f"{answer}\n\nThe request carried {len(messages)} messages: {earlier} of history and this one."
+    count = f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
+    return f"{answer}\n\nThe request carried {count}: {earlier} of history and this one."
 
 
 def _usage(messages: list[tuple[str, str]], answer: str) -> dict[str, int]:

@@ -33,12 +33,13 @@ class HelpScreen(ModalScreen[None]):
         for key, description, binding_id in self.rows:
             table.add_row(Text(key), Text(description), Text(binding_id))
         with VerticalScroll(id="help") as scroll:
-            scroll.border_title = "Keys (remap them by id in the config's [keymap] table)"
+            scroll.border_title = "Keys: remap any of them by its id in the config's keymap table"
             yield Static(table)
             yield Static(
                 Text(
                     "\nComposer: Enter sends, Ctrl+J or Alt+Enter inserts a newline.\n"
-                    "Ctrl+P opens the command palette, where every action is listed."
+                    "Ctrl+P opens the command palette, where every action is listed.\n"
+                    'To remap: a [keymap] table in the config file, then new-chat = "ctrl+t".'
                 )
             )
 

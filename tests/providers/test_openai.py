@@ -111,7 +111,7 @@ async def test_whole_answer_when_not_streamed(make_provider: Callable[..., Provi
     events = await collect(provider, ask("echo", "one shot"))
     assert [type(e) for e in events] == [TextDelta, UsageReport, Done]
     assert "> one shot" in text_of(events)
-    assert "carried 1 messages: 0 of history" in text_of(events)
+    assert "carried 1 message: 0 of history" in text_of(events)
     done = last(events)
     assert isinstance(done, Done)
     assert done.conversation_id is None

@@ -48,6 +48,7 @@ def test_small_terminal_80x24(make_app: Callable[..., DevicTuiApp], snap_compare
 def test_help_screen(make_app: Callable[..., DevicTuiApp], snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
+        still(pilot.app)  # type: ignore[arg-type]
         await pilot.press("f1")
         await pilot.pause(0.2)
 

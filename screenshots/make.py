@@ -1,0 +1,64 @@
+"""Make the README's screenshots: the real app, headless, against the built-in emulator, with a
+fixed history. Writes SVG files here, and PNG copies where `rsvg-convert` is installed.
+
+Run from the repository root: python screenshots/make.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from devic_tui.app import DevicTuiApp  # noqa: E402
+from devic_tui.config import Settings  # noqa: E402
+from devic_tui.demo import DEMO_OPTIONS, demo_servers  # noqa: E402
+from devic_tui.emulator import EmulatorServer  # noqa: E402
+from devic_tui.screens.main import MainScreen  # noqa: E402
+from devic_tui.service import ChatService  # noqa: E402
+from devic_tui.store.transcripts import TranscriptStore  # noqa: E402
+from tests.ui.history import save_all, tour_conversation  # noqa: E402
+
+SIZE = (120, 36)
+
+
+async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = ()) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        while not isinstance(app.screen, MainScreen) or not app.screen.sidebar.chat_tree.root.children:
+            await pilot.pause(0.05)
+        screen = app.screen
+        screen.open_conversation("tour0001")
+        await pilot.pause(0.5)
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause(0.6)
+        app.screen.set_focus(None)
+        await pilot.pause(0.1)
+        svg = HERE / f"{name}.svg"
+        svg.write_text(app.export_screenshot(title="devic-tui"), encoding="utf-8")
+        print(f"wrote {svg.relative_to(HERE.parent)}")
+        if shutil.which("rsvg-convert"):
+            png = svg.with_suffix(".png")
+            subprocess.run(["rsvg-convert", "-o", str(png), str(svg)], check=True)
+            print(f"wrote {png.relative_to(HERE.parent)}")
+
+
+async def main() -> None:
+    shots = {"main": (), "search": ("ctrl+f", *"table"), "help": ("f1",)}
+    with EmulatorServer(DEMO_OPTIONS) as emulator, tempfile.TemporaryDirectory() as data:
+        for name, keys in shots.items():
+            settings = Settings(servers=demo_servers(emulator.base_url))
+            store = TranscriptStore(Path(data) / name, settings.transcript_format)
+            save_all(store, tour_conversation())
+            app = DevicTuiApp(settings, service=ChatService(settings, store=store))
+            await shoot(app, name, keys)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
