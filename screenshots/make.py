@@ -45,7 +45,7 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = ()) -> None
         print(f"wrote {svg.relative_to(HERE.parent)}")
         if shutil.which("rsvg-convert"):
             png = svg.with_suffix(".png")
-            subprocess.run(["rsvg-convert", "-o", str(png), str(svg)], check=True)
+            await asyncio.to_thread(subprocess.run, ["rsvg-convert", "-o", str(png), str(svg)], check=True)
             print(f"wrote {png.relative_to(HERE.parent)}")
 
 
