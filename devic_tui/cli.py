@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from devic_tui import __version__, locations
-from devic_tui.commands import ask, assistants, chats, history
+from devic_tui.commands import ask, assistants, chats, history, trash
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -28,6 +29,7 @@ from devic_tui.commands.output import (
 )
 from devic_tui.commands.session import config_path, read_settings
 from devic_tui.config import ConfigError
+from devic_tui.logs import setup_logging
 from devic_tui.providers.errors import ProviderError
 
 EPILOG = """\
@@ -38,6 +40,7 @@ commands (exit codes in brackets):
   show ID                     print a conversation  [0 2]
   export ID --format md|json|toml [-o FILE]   write a conversation out  [0 2]
   import FILE                 add a conversation from a JSON export  [0 2]
+  trash, restore ID           list deleted chats, or bring one back  [0 2]
   assistants [-s SERVER]      list what each server offers  [0 1 2 3]
   config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
   locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
@@ -67,6 +70,8 @@ HANDLERS: dict[str, str] = {
     "export": "history:export",
     "import": "history:import_",
     "assistants": "assistants:run",
+    "trash": "trash:list_trash",
+    "restore": "trash:restore",
 }
 
 
@@ -88,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_parser(commands)
     chats.add_parser(commands)
     history.add_parsers(commands)
+    trash.add_parsers(commands)
     assistants.add_parser(commands)
 
     config = commands.add_parser("config", help="write, find or check the config file")
@@ -191,6 +197,8 @@ def handler_for(command: str | None) -> Handler:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "locate":
+        setup_logging(debug=args.debug)
     try:
         return handler_for(args.command)(args)
     except CliError as problem:
@@ -211,7 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         silence_stdout()
         return EXIT_OK
     except Exception as problem:
+        logging.getLogger("devic_tui").exception("unexpected error")
         if args.debug:
             raise
-        error(f"unexpected error ({type(problem).__name__}): {problem} (run with --debug for details)")
+        error(
+            f"unexpected error ({type(problem).__name__}): {problem} "
+            f"(details in {locations.log_file()}; --debug shows them here)"
+        )
         return EXIT_SERVER

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +27,7 @@ from devic_tui.models import AssistantInfo, Attachment, HistoryMessage, RemoteCh
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput
 from devic_tui.providers.errors import (
     AnswerTooLongError,
+    ConnectionFailedError,
     ProviderError,
     ProviderTimeoutError,
     StreamInterruptedError,
@@ -48,6 +50,7 @@ from devic_tui.store.transcripts import TranscriptError, TranscriptStore
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
 
+log = logging.getLogger("devic_tui.service")
 SAVE_INTERVAL = 1.0
 _INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)
 
@@ -69,6 +72,8 @@ class ServerListing:
     local_chats: list[ConversationSummary] = field(default_factory=list)
     remote_chats: dict[str, list[RemoteChat]] = field(default_factory=dict)
     error: str | None = None
+    reachable: bool = True
+    """False when the server could not be reached at all (its chats are then read offline)."""
 
 
 ProviderFactory = Callable[[ServerConfig], Provider]
@@ -106,6 +111,7 @@ class ChatService:
             listing.assistants = await provider.list_assistants()
         except ProviderError as error:
             listing.error = str(error)
+            listing.reachable = not isinstance(error, ConnectionFailedError | ProviderTimeoutError)
         else:
             if provider.capabilities.lists_chats:
                 found = await asyncio.gather(
@@ -116,7 +122,24 @@ class ChatService:
                     if isinstance(chats, list):
                         listing.remote_chats[assistant.id] = chats
         listing.local_chats = await asyncio.to_thread(self.store.summaries, server=server.name)
+        if not listing.assistants:
+            listing.assistants = self._known_assistants(server, listing.local_chats)
         return listing
+
+    @staticmethod
+    def _known_assistants(server: ServerConfig, chats: list[ConversationSummary]) -> list[AssistantInfo]:
+        """When the server cannot list them: the configured assistants and those of local chats,
+        so past conversations stay reachable offline."""
+        known = {
+            a.id: AssistantInfo(id=a.id, name=a.display_name, description=a.description)
+            for a in server.assistants
+        }
+        for chat in chats:
+            known.setdefault(
+                chat.assistant_id,
+                AssistantInfo(id=chat.assistant_id, name=chat.assistant_name or chat.assistant_id),
+            )
+        return list(known.values())
 
     def new_conversation(self, server: str, assistant: AssistantInfo) -> Conversation:
         stamp = now()
@@ -369,6 +392,14 @@ class Turn:
             self.answer.status = "complete"
         self.answer.done_at = self.answer.done_at or now()
         await self._save(self.answer, final=True)
+        log.info(
+            "answer from %s/%s: %s, %d characters%s",
+            self.conversation.server,
+            self.conversation.assistant_id,
+            self.answer.status,
+            len(self.answer.content),
+            f" ({self.answer.error})" if self.answer.error else "",
+        )
         for notice in self._drain_notices():
             yield notice
 

@@ -14,13 +14,14 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
 from devic_tui.attachments import human_size
 from devic_tui.config import ServerConfig
 from devic_tui.models import AssistantInfo, Attachment
-from devic_tui.providers.errors import ProviderError
+from devic_tui.providers.errors import ConnectionFailedError, ProviderError
 from devic_tui.providers.events import (
     MessageBoundary,
     Notice,
@@ -94,6 +95,8 @@ def server_entry(listing: ServerListing) -> ServerEntry:
 
 GIVE_WAY_SECONDS = 0.008
 """How long a burst of stream events may hold the event loop before it gives way."""
+RETRY_SECONDS = 20.0
+"""How often servers that could not be reached are tried again."""
 NARROW_WIDTH = 100
 """Below this many columns the sidebar starts folded away."""
 
@@ -122,6 +125,9 @@ class MainScreen(ChatActions, Screen[None]):
         self._live_view: MessageView | None = None
         self._last_folder = Path.cwd()
         self._narrow = False
+        self._unreachable: set[str] = set()
+        """Servers that could not be reached at the last listing: their chats are read-only."""
+        self._retry_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -193,9 +199,21 @@ class MainScreen(ChatActions, Screen[None]):
             return
         listings = await asyncio.gather(*(self.service.listing(s) for s in servers))
         self._entries = {listing.server.name: server_entry(listing) for listing in listings}
+        self._unreachable = {listing.server.name for listing in listings if not listing.reachable}
         self.sidebar.set_servers(list(self._entries.values()))
         if self.conversation is None:
             self._start_default_chat(servers)
+        self._sync_offline()
+
+    def _sync_offline(self) -> None:
+        """Chats of unreachable servers are read-only, and those servers are tried again."""
+        conversation = self.conversation
+        self.composer.set_offline(conversation is not None and conversation.server in self._unreachable)
+        if self._unreachable and self._retry_timer is None:
+            self._retry_timer = self.set_interval(RETRY_SECONDS, self.load_servers)
+        elif not self._unreachable and self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
 
     def _start_default_chat(self, servers: list[ServerConfig]) -> None:
         for server in servers:
@@ -221,6 +239,7 @@ class MainScreen(ChatActions, Screen[None]):
         conversation = self.conversation
         if conversation is None:
             return
+        self._sync_offline()
         self.title = one_line(conversation.title) or "New chat"
         self.sub_title = one_line(f"{conversation.assistant_name} · {conversation.server}")
 
@@ -318,6 +337,14 @@ class MainScreen(ChatActions, Screen[None]):
             self.start_turn(text, list(self.attachment_bar.attachments), from_composer=True)
 
     def start_turn(self, text: str, files: list[Attachment], *, from_composer: bool = False) -> None:
+        if self.conversation is not None and self.conversation.server in self._unreachable:
+            self.notify(
+                f"{self.conversation.server} cannot be reached; your message stays in the composer. "
+                "Trying the server again…",
+                severity="warning",
+            )
+            self.load_servers()
+            return
         if self.streaming:
             self.notify("An answer is still coming; Esc stops it.", severity="warning")
             return
@@ -441,6 +468,9 @@ class MainScreen(ChatActions, Screen[None]):
             status.progress(view.streamed_chars, "the assistant asks for input")
         elif isinstance(event, StreamError):
             self.notify(str(event.error), severity="error", timeout=8)
+            if isinstance(event.error, ConnectionFailedError) and self.conversation is not None:
+                self._unreachable.add(self.conversation.server)
+                self._sync_offline()
 
     async def _finish_turn(self, view: MessageView, turn: Turn) -> None:
         answer = turn.answer

@@ -43,4 +43,17 @@ class Composer(TextArea):
     def set_busy(self, busy: bool) -> None:
         """Look disabled while an answer streams, yet stay editable for the next message."""
         self.set_class(busy, "-busy")
-        self.border_subtitle = "answering… Esc stops" if busy else "Enter send · Ctrl+J newline"
+        self._subtitle()
+
+    def set_offline(self, offline: bool) -> None:
+        """The chat's server cannot be reached: reading only, the draft is kept for later."""
+        self.set_class(offline, "-offline")
+        self._subtitle()
+
+    def _subtitle(self) -> None:
+        if self.has_class("-busy"):
+            self.border_subtitle = "answering… Esc stops"
+        elif self.has_class("-offline"):
+            self.border_subtitle = "server unreachable: read-only, retrying"
+        else:
+            self.border_subtitle = "Enter send · Ctrl+J newline"

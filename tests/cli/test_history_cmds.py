@@ -103,3 +103,37 @@ def test_export_each_format_and_import_it_back(
     assert refused.code == 2
     assert refused.err.startswith(f"devic-tui: {junk}: This is not a devic-tui export")
     assert cli("--config", config, "import", tmp_path / "absent.json").code == 2
+
+
+def test_trash_lists_deleted_chats_and_restore_brings_one_back(
+    two_chats: tuple[Path, str, str], cli: Callable[..., Result]
+) -> None:
+    from devic_tui import locations
+    from devic_tui.store.transcripts import TranscriptStore
+
+    config, llamas, tour = two_chats
+    assert cli("--config", config, "trash").out.strip() == "The trash is empty."
+    store = TranscriptStore(locations.transcripts_dir())
+    store.delete(llamas)
+    store.close()
+    listed = cli("--config", config, "trash").out
+    assert llamas in listed
+    assert "tell me about llamas" in listed
+    assert cli("--config", config, "restore", "zzz").code == 2
+    done = cli("--config", config, "restore", llamas[:6])
+    assert done.code == 0
+    assert f"restored {llamas}" in done.out
+    ids = [c["id"] for c in json.loads(cli("--config", config, "chats", "--json").out)]
+    assert sorted(ids) == sorted([llamas, tour])
+
+
+def test_the_log_says_how_each_answer_ended_and_never_the_token(
+    two_chats: tuple[Path, str, str], cli: Callable[..., Result]
+) -> None:
+    from devic_tui import locations
+    from tests.conftest import TEST_TOKEN
+
+    log = locations.log_file().read_text(encoding="utf-8")
+    assert "answer from emu/echo: complete" in log
+    assert TEST_TOKEN not in log
+    assert locations.log_file().stat().st_mode & 0o077 == 0

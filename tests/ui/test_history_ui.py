@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from devic_tui.app import DevicTuiApp
+from devic_tui.emulator import EmulatorServer
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.search import SearchScreen
 from devic_tui.widgets.transcript import WINDOW
@@ -122,3 +123,41 @@ def _request(assistant: str, text: str):  # type: ignore[no-untyped-def]
     from devic_tui.providers.base import SendRequest
 
     return SendRequest(assistant_id=assistant, text=text)
+
+
+async def test_an_unreachable_server_reads_offline_and_keeps_the_draft(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    import socket
+
+    from devic_tui.config import ServerConfig
+    from devic_tui.demo import demo_servers
+
+    with socket.socket() as probe:  # a loopback port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    gone = ServerConfig(
+        name="gone",
+        kind="devic",
+        base_url=f"http://127.0.0.1:{closed_port}",
+        token="t0ken-gone",
+        max_retries=0,
+    )
+    app = make_app(servers=[*demo_servers(emulator.base_url), gone])
+    old = tour_conversation()
+    old.server, old.assistant_id, old.assistant_name = "gone", "helper", "helper"
+    save_all(app.service.store, old)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        assert "gone" in screen._unreachable
+        screen.open_conversation("tour0001")
+        await pilot.pause(0.3)
+        assert len(screen.pane.views()) == 4
+        assert screen.composer.has_class("-offline")
+        screen.composer.load_text("still here")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert screen.composer.text == "still here"
+        assert len(app.service.store.load("tour0001").messages) == 4
+        entry = screen._entries["gone"]
+        assert [a.id for a in entry.assistants] == ["helper"]  # known from the local chat

@@ -1,0 +1,35 @@
+"""The app's log file (`devic-tui locate log`): what was asked of which server and how it ended,
+for finding out later why something failed. Never a token (every record passes the redacting
+filter) and never the text of messages (the transcripts hold those)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from logging.handlers import RotatingFileHandler
+
+from devic_tui import locations
+from devic_tui.redact import RedactingFilter
+
+MAX_BYTES = 1_000_000
+BACKUPS = 2
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(*, debug: bool = False) -> None:
+    """Send the app's records to the log file; a log that cannot be written is skipped quietly
+    (the app works without it)."""
+    path = locations.log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+        handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    except OSError:
+        return
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root = logging.getLogger("devic_tui")
+    root.handlers = [h for h in root.handlers if not isinstance(h, RotatingFileHandler)]
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug or os.environ.get("DEVIC_TUI_DEBUG") else logging.INFO)
