@@ -72,7 +72,8 @@ class DevicTuiApp(App[None]):
         self.demo = demo
         self.service = service or ChatService(settings)
         if settings.keymap:
-            self.set_keymap(settings.keymap)
+            # Environment variables cannot hold "-": DEVIC_TUI_KEYMAP__NEW_CHAT means new-chat.
+            self.set_keymap({name.replace("_", "-"): keys for name, keys in settings.keymap.items()})
 
     def notify(
         self,

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("devic_tui.service")
 SAVE_INTERVAL = 1.0
+SIDEBAR_CHATS = 500
+"""Local chats listed per server in the sidebar and the chat finder (newest first); search and
+`devic-tui chats` reach every one."""
 _INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)
 
 
@@ -121,7 +124,9 @@ class ChatService:
                     # One assistant refusing (gone, not shared with this token) must not hide the others.
                     if isinstance(chats, list):
                         listing.remote_chats[assistant.id] = chats
-        listing.local_chats = await asyncio.to_thread(self.store.summaries, server=server.name)
+        listing.local_chats = await asyncio.to_thread(
+            self.store.summaries, server=server.name, limit=SIDEBAR_CHATS
+        )
         if not listing.assistants:
             listing.assistants = self._known_assistants(server, listing.local_chats)
         return listing

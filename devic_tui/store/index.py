@@ -312,12 +312,19 @@ class SearchIndex:
         )  # fmt: skip
 
     def summaries(
-        self, *, server: str | None = None, assistant_id: str | None = None, include_archived: bool = False
+        self,
+        *,
+        server: str | None = None,
+        assistant_id: str | None = None,
+        include_archived: bool = False,
+        limit: int | None = None,
     ) -> list[ConversationSummary]:
         where, args = self._filters(server, assistant_id, "")
         if not include_archived:
             where.append("archived = 0")
         sql = self._SUMMARY + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY updated_ts DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         return [self._summary(row) for row in self.db.execute(sql, args)]
 
     def summary(self, conversation_id: str) -> ConversationSummary | None:

@@ -548,15 +548,20 @@ class TranscriptStore:
     # --- queries ----------------------------------------------------------------------------------
 
     def summaries(
-        self, *, server: str | None = None, assistant_id: str | None = None, include_archived: bool = False
+        self,
+        *,
+        server: str | None = None,
+        assistant_id: str | None = None,
+        include_archived: bool = False,
+        limit: int | None = None,
     ) -> list[ConversationSummary]:
-        """Conversations newest first, from the index (no transcript is read)."""
+        """Conversations newest first (at most `limit`), from the index (no transcript is read)."""
         with self._lock:
             index = self._index_ready()
             if index is None:
                 return []
             return index.summaries(
-                server=server, assistant_id=assistant_id, include_archived=include_archived
+                server=server, assistant_id=assistant_id, include_archived=include_archived, limit=limit
             )
 
     def search(

@@ -143,8 +143,7 @@ class Sidebar(Vertical):
             )
             node.add_leaf(label, data=chat)
         if len(shown) > CHATS_SHOWN:
-            more = len(shown) - CHATS_SHOWN
-            node.add_leaf(Text(f"… {more:,} older (Ctrl+L finds any chat)", style="dim"))
+            node.add_leaf(Text("… older chats: Ctrl+L or Ctrl+F find them", style="dim"))
 
     def _restore_cursor(self, root: TreeNode[NodeData], data: NodeData) -> None:
         stack = list(root.children)

@@ -1,0 +1,112 @@
+"""More flows: edit and resend, switching chats while an answer streams (it goes on and is saved),
+a file too large for the server refused before anything is sent, the theme switch saved to the
+config, and a key remapped from the config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from devic_tui.app import DevicTuiApp
+from devic_tui.config import load_settings
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.service import ChatService
+from tests.ui.conftest import send, settle
+from tests.ui.test_chat_flow import pick
+
+
+async def test_edit_last_message_and_send_it_again(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "a tyop here")
+        screen = await settle(pilot)
+        await pilot.press("ctrl+g")
+        assert screen.composer.text == "a tyop here"
+        screen.composer.load_text("a typo here")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        screen = await settle(pilot)
+        contents = [v.data.content for v in screen.pane.views()]
+        assert contents[2] == "a typo here"
+        assert "a typo here" in contents[3]
+
+
+async def test_switching_chats_while_streaming_keeps_the_answer_going(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    emulator.reset(EmulatorOptions(slow_delay=0.15))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "first chat")
+        first = await settle(pilot)
+        first_id = first.conversation.id if first.conversation else ""
+        pick(screen, "demo-agent", "slow")
+        await send(pilot, screen, "take your time")
+        slow_id = screen.conversation.id if screen.conversation else ""
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if screen.pane.views()[-1].streamed_chars:
+                break
+        assert screen.streaming
+        screen.open_conversation(first_id)
+        await pilot.pause(0.3)
+        assert screen.conversation is not None
+        assert screen.conversation.id == first_id
+        await pilot.press("f3")
+        screen = await settle(pilot)
+        stored = app.service.store.load(slow_id)
+        assert stored.messages[-1].status == "complete"
+        assert "take your time" in stored.messages[-1].content
+        assert screen.pane.views()[0].data.content == "first chat"
+
+
+async def test_a_file_over_the_servers_limit_is_refused_before_sending(
+    make_app: Callable[..., DevicTuiApp], tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (6 * 1024 * 1024))
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-devs", "echo")
+        screen.check_and_add([big])
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app._notifications:
+                break
+        assert screen.attachment_bar.attachments == []
+        [note] = [n.message for n in app._notifications]
+        assert "big.bin" in note
+        assert "5" in note
+        uploads = [r for r in emulator.state.requests_for("devs") if r.path.endswith("/files")]
+        assert uploads == []  # refused before any request
+
+
+async def test_theme_switch_is_saved_and_keys_follow_the_keymap(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    from devic_tui.demo import demo_servers
+    from devic_tui.store.transcripts import TranscriptStore
+
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "textual-dark"\n\n[keymap]\nnew-chat = "ctrl+t"\npick-theme = "f12"\n')
+    settings = load_settings(config).model_copy(update={"servers": demo_servers(emulator.base_url)})
+    service = ChatService(settings, store=TranscriptStore(tmp_path / "t"))
+    app = DevicTuiApp(settings, config_path=config, service=service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        await send(pilot, screen, "hello")
+        screen = await settle(pilot)
+        first = screen.conversation
+        await pilot.press("ctrl+t")  # remapped from ctrl+n
+        await pilot.pause(0.1)
+        assert screen.conversation is not first
+        app.theme = "devic-paper"
+        await pilot.pause(0.1)
+    assert load_settings(config).theme == "devic-paper"
+    assert 'new-chat = "ctrl+t"' in config.read_text()
