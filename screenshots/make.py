@@ -28,13 +28,29 @@ from tests.ui.history import save_all, tour_conversation  # noqa: E402
 SIZE = (120, 36)
 
 
-async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = ()) -> None:
+async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: str = "") -> None:
     async with app.run_test(size=SIZE) as pilot:
         while not isinstance(app.screen, MainScreen) or not app.screen.sidebar.chat_tree.root.children:
             await pilot.pause(0.05)
         screen = app.screen
-        screen.open_conversation("tour0001")
-        await pilot.pause(0.5)
+        if theme:
+            app.theme = theme
+            await pilot.pause(0.5)
+        if name == "streaming":
+            entry = screen._entries["demo-agent"]
+            screen.start_new_chat("demo-agent", next(a for a in entry.assistants if a.id == "long"))
+            screen.composer.load_text("Write me something long, with code")
+            await pilot.press("enter")
+            while not screen.pane.views() or screen.pane.views()[-1].streamed_chars < 2500:
+                await pilot.pause(0.05)
+        else:
+            screen.open_conversation("tour0001")
+            await pilot.pause(0.5)
+        if name == "upload":
+            from devic_tui.screens.upload import UploadScreen
+
+            app.push_screen(UploadScreen(HERE.parent / "themes", "demo-devs takes uploads up to 5.0 MB."))
+            await pilot.pause(0.5)
         if keys:
             await pilot.press(*keys)
             await pilot.pause(0.6)
@@ -50,14 +66,22 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = ()) -> None
 
 
 async def main() -> None:
-    shots = {"main": (), "search": ("ctrl+f", *"table"), "help": ("f1",)}
+    shots: dict[str, tuple[tuple[str, ...], str]] = {
+        "main": ((), ""),
+        "streaming": ((), ""),
+        "upload": ((), ""),
+        "search": (("ctrl+f", *"table"), ""),
+        "help": (("f1",), ""),
+        "theme-light": ((), "devic-paper"),
+        "theme-dark": ((), "devic-midnight"),
+    }
     with EmulatorServer(DEMO_OPTIONS) as emulator, tempfile.TemporaryDirectory() as data:
-        for name, keys in shots.items():
+        for name, (keys, theme) in shots.items():
             settings = Settings(servers=demo_servers(emulator.base_url))
             store = TranscriptStore(Path(data) / name, settings.transcript_format)
             save_all(store, tour_conversation())
             app = DevicTuiApp(settings, service=ChatService(settings, store=store))
-            await shoot(app, name, keys)
+            await shoot(app, name, keys, theme)
 
 
 if __name__ == "__main__":

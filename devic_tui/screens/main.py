@@ -477,6 +477,8 @@ class MainScreen(ChatActions, Screen[None]):
         if answer.status == "streaming":
             answer.status = "stopped"
         view.data = message_data(answer, turn.conversation.assistant_name)
+        if not self.query(TranscriptPane):
+            return  # the app is closing: the answer is saved (marked stopped), nothing to show
         self.pane.replace(view.data)
         if view.is_attached:
             await view.end_stream()

@@ -135,3 +135,24 @@ async def test_copy_puts_the_last_answer_on_the_clipboard(make_app: Callable[...
         screen = await settle(pilot)
         await pilot.press("f8")
         assert app.clipboard == screen.pane.views()[-1].data.content
+
+
+async def test_quitting_while_an_answer_streams_saves_it_and_exits_cleanly(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    emulator.reset(EmulatorOptions(slow_delay=0.2))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "slow")
+        await send(pilot, screen, "slowly please")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if screen.pane.views()[-1].streamed_chars:
+                break
+        conversation_id = screen.conversation.id if screen.conversation else ""
+        await pilot.press("ctrl+q")
+    assert app.return_code in (None, 0)
+    stored = app.service.store.load(conversation_id)
+    assert stored.messages[-1].status == "stopped"
+    assert stored.messages[-1].content
