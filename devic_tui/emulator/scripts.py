@@ -29,7 +29,8 @@ def echo_answer(prompt: str, files: Sequence[str] = (), *, turn: int = 1) -> str
     lines = [f"You said (message {turn} of this chat):", "", quoted]
     if files:
         lines += ["", "Attached:", *[f"- `{name}`" for name in files]]
-    lines += ["", f"That is **{len(prompt.split())} words** and {len(prompt)} characters."]
+    words, chars = len(prompt.split()), len(prompt)
+    lines += ["", f"That is **{words} word{'s' * (words != 1)}** and {chars} character{'s' * (chars != 1)}."]
     return "\n".join(lines)
 
 

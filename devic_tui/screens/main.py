@@ -39,6 +39,7 @@ from devic_tui.screens.upload import UploadScreen
 from devic_tui.service import ChatService, ServerListing, Turn
 from devic_tui.store.records import Conversation, StoredMessage
 from devic_tui.text_safety import one_line
+from devic_tui.ui_state import UiState, load_state, save_state
 from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer
 from devic_tui.widgets.message_view import MessageData, MessageView
@@ -169,9 +170,17 @@ class MainScreen(ChatActions, Screen[None]):
         await self.pane.show([], empty_hint="Loading servers…")
         self.composer.focus()
         self.load_servers()
+        self.run_worker(self._remember_state(), group="state")
         for warning in insecure_http_warnings(self.service.settings.enabled_servers()):
             self.notify(warning, title="Unencrypted", severity="warning", timeout=12)
         self.show_store_notices()
+
+    async def _remember_state(self) -> None:
+        state = await asyncio.to_thread(load_state)
+        if state.last_folder:
+            folder = Path(state.last_folder)
+            if await asyncio.to_thread(folder.is_dir):
+                self._last_folder = folder
 
     def show_store_notices(self) -> None:
         store = self.service.store
@@ -400,6 +409,8 @@ class MainScreen(ChatActions, Screen[None]):
         if paths:
             self._last_folder = paths[-1].parent
             self.check_and_add(paths)
+            state = UiState(last_folder=str(self._last_folder))
+            self.run_worker(asyncio.to_thread(save_state, state), group="state")
 
     @work(group="attach")
     async def check_and_add(self, paths: list[Path]) -> None:

@@ -97,3 +97,21 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
         assert "Oslo" in answer.content
         assert "metric" in answer.content
         assert answer.status == "complete"
+
+
+async def test_the_file_dialog_opens_where_it_last_attached_from(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-agent", "echo")
+        screen._files_chosen([FILES / "notes.md"])
+        await pilot.pause(0.3)
+    again = make_app()
+    async with again.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        assert screen._last_folder == FILES
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.2)
+        dialog = again.screen
+        assert isinstance(dialog, UploadScreen)
+        assert dialog.start == FILES
