@@ -3,11 +3,10 @@ shape Devic servers use, and in async mode (the default) follow the answer messa
 polling the chat's realtime record, with stop, client-side tool calls, uploads and chat browsing.
 
 Every path and discriminator lives in the tables below, so a change on Devic's side is one line.
-The answer-shape readers are pure module functions, tested on literal JSON."""
+The answer-shape readers are pure functions in `devic_answers.py`, tested on literal JSON."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,12 +20,23 @@ from devic_tui.models import (
     Attachment,
     RemoteChat,
     RemoteChatDetail,
-    RemoteFile,
-    RemoteMessage,
-    Role,
     Usage,
 )
 from devic_tui.providers.base import Capabilities, Provider, SendRequest, ToolOutput, UploadResult, guarded
+from devic_tui.providers.devic_answers import (
+    Anchor,
+    DevicMessage,
+    RealtimeState,
+    async_chat_uid,
+    file_type_for,
+    parse_answer,
+    parse_assistants,
+    parse_chat_list,
+    parse_realtime,
+    parse_stored_chat,
+    parse_upload,
+    reply_messages,
+)
 from devic_tui.providers.errors import (
     BadRequestError,
     MalformedResponseError,
@@ -44,12 +54,11 @@ from devic_tui.providers.events import (
     SendEvent,
     StreamError,
     TextDelta,
-    ToolCall,
     ToolCallRequest,
     UsageReport,
 )
 from devic_tui.providers.http import HttpClient, ProgressCallback
-from devic_tui.providers.parsing import as_list, first_str, parse_time, unwrap
+from devic_tui.providers.parsing import parse_time
 
 DEFAULT_PREFIX = "/api/v1"
 PATHS = {
@@ -69,11 +78,6 @@ CHAT_LIST_PARAMS = {"offset": "0", "limit": "100"}
 UPLOAD_FIELD = "file"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
-CHAT_ID_KEYS = ("chatUid", "chatUID", "chatUuid", "chatId", "uid", "id")
-MESSAGE_LIST_KEYS = ("messages", "chatContent", "chatHistory")
-MESSAGE_ID_KEYS = ("uid", "id", "messageUid", "messageId")
-TIME_KEYS = ("timestamp", "createdAt", "creationTimestampMs")
-
 STATUS_GOING = frozenset({"buffering", "processing"})
 STATUS_COMPLETED = "completed"
 STATUS_ERROR = "error"
@@ -85,337 +89,8 @@ STATUS_TERMINAL = frozenset({STATUS_COMPLETED, STATUS_ERROR, STATUS_LIMIT, STATU
 POLL_GROWTH = 1.5
 POLL_MAX_DELAY = 10.0
 
-FILE_TYPES = {"image": "image", "audio": "audio", "video": "video"}
-DOCUMENT_MIME_HINTS = ("text/", "pdf", "msword", "officedocument", "opendocument", "json", "xml", "csv")
-
-_ROLES: dict[str, Role] = {
-    "user": "user",
-    "assistant": "assistant",
-    "system": "system",
-    "developer": "system",
-    "tool": "tool",
-}
-
 clock: Callable[[], float] = time.monotonic
 """The clock that measures a silent poll; tests may replace it."""
-
-
-# --------------------------------------------------------------------------- answer-shape readers
-
-
-@dataclass(frozen=True)
-class DevicMessage:
-    """One ChatMessage, whatever shape it arrived in."""
-
-    role: str
-    text: str
-    uid: str | None = None
-    created_at: datetime | None = None
-    files: list[RemoteFile] = field(default_factory=list)
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    chat_uid: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DevicAnswer:
-    """A sync answer or a stored chat: the chat's id, its messages and what else it said."""
-
-    chat_uid: str | None
-    messages: list[DevicMessage]
-    tokens_used: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RealtimeState:
-    """One poll of a chat's live record."""
-
-    chat_uid: str | None
-    status: str
-    messages: list[DevicMessage]
-    pending_tool_calls: list[ToolCall]
-    last_updated: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-def content_text(content: Any) -> str:
-    """A message's text: `content` itself when a string, else `content.message`."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        message = content.get("message")
-        if isinstance(message, str):
-            return message
-        text = content.get("text")
-        if isinstance(text, str):
-            return text
-    return ""
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _first_time(mapping: dict[str, Any], keys: tuple[str, ...]) -> datetime | None:
-    for key in keys:
-        found = parse_time(mapping.get(key))
-        if found is not None:
-            return found
-    return None
-
-
-def parse_tool_calls(raw: Any) -> list[ToolCall]:
-    """Tool calls in OpenAI's function form: `[{id, type, function: {name, arguments}}]`."""
-    calls: list[ToolCall] = []
-    if not isinstance(raw, list):
-        return calls
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        raw_function = item.get("function")
-        function: dict[str, Any] = raw_function if isinstance(raw_function, dict) else {}
-        name = first_str(function, ("name",)) or first_str(item, ("name",)) or ""
-        arguments: Any = function.get("arguments", item.get("arguments", ""))
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments)
-        call_id = first_str(item, ("id", "tool_call_id", "toolCallId"))
-        if call_id and name:
-            description = first_str(function, ("description",)) or ""
-            calls.append(ToolCall(id=call_id, name=name, arguments=arguments, description=description))
-    return calls
-
-
-def _message_files(content: Any) -> list[RemoteFile]:
-    if not isinstance(content, dict) or not isinstance(content.get("files"), list):
-        return []
-    files = []
-    for item in content["files"]:
-        if isinstance(item, dict) and first_str(item, ("name",)):
-            files.append(
-                RemoteFile(
-                    name=item["name"],
-                    url=first_str(item, ("url", "downloadUrl", "donwloadUrl")),
-                    file_type=first_str(item, ("type", "fileType")),
-                )
-            )
-    return files
-
-
-def parse_message(raw: Any) -> DevicMessage | None:
-    """A ChatMessage, or None for something that is not one."""
-    if not isinstance(raw, dict):
-        return None
-    role = raw.get("role")
-    if not isinstance(role, str):
-        return None
-    content = raw.get("content")
-    return DevicMessage(
-        role=role,
-        text=content_text(content),
-        uid=first_str(raw, MESSAGE_ID_KEYS),
-        created_at=_first_time(raw, TIME_KEYS),
-        files=_message_files(content),
-        tool_calls=parse_tool_calls(raw.get("tool_calls")),
-        chat_uid=first_str(raw, ("chatUid", "chatUID")),
-        raw=raw,
-    )
-
-
-def parse_messages(raw: Any) -> list[DevicMessage]:
-    found = [parse_message(item) for item in raw] if isinstance(raw, list) else []
-    return [message for message in found if message is not None]
-
-
-def parse_answer(body: Any) -> DevicAnswer | None:
-    """Any answer shape of a send or a stored chat, or None when the body is none of them:
-    ChatHistory, stored chat (`chatContent`), legacy (`chatUuid` + `message`), a bare array."""
-    body = unwrap(body)
-    if isinstance(body, list):
-        messages = parse_messages(body)
-        if body and not messages:
-            return None
-        chat_uid = next((m.chat_uid for m in messages if m.chat_uid), None)
-        return DevicAnswer(chat_uid=chat_uid, messages=messages)
-    if not isinstance(body, dict):
-        return None
-    chat_uid = first_str(body, CHAT_ID_KEYS[:-2])
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    tokens = _int(body.get("tokens_used"))
-    for key in MESSAGE_LIST_KEYS:
-        if isinstance(body.get(key), list):
-            messages = parse_messages(body[key])
-            if tokens is None:
-                inputs, outputs = _int(body.get("inputTokens")), _int(body.get("outputTokens"))
-                if inputs is not None or outputs is not None:
-                    tokens = (inputs or 0) + (outputs or 0)
-            return DevicAnswer(chat_uid, messages, tokens, metadata or {}, body)
-    message = body.get("message")
-    if isinstance(message, str | dict) and ("chatUuid" in body or "tokens_used" in body or chat_uid):
-        reply = DevicMessage(
-            role="assistant",
-            text=content_text(message),
-            uid=first_str(body, MESSAGE_ID_KEYS[2:]),
-            created_at=_first_time(body, TIME_KEYS),
-            raw=body,
-        )
-        return DevicAnswer(chat_uid, [reply], tokens, metadata or {}, body)
-    return None
-
-
-def parse_realtime(body: Any) -> RealtimeState | None:
-    """The realtime record `{chatUID, chatHistory, status, lastUpdatedAt, pendingToolCalls?}`."""
-    data = unwrap(body)
-    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
-        return None
-    history: list[Any] = next((data[k] for k in MESSAGE_LIST_KEYS if isinstance(data.get(k), list)), [])
-    return RealtimeState(
-        chat_uid=first_str(data, CHAT_ID_KEYS[:-2]),
-        status=data["status"],
-        messages=parse_messages(history),
-        pending_tool_calls=parse_tool_calls(data.get("pendingToolCalls")),
-        last_updated=parse_time(data.get("lastUpdatedAt")),
-        raw=data,
-    )
-
-
-def async_chat_uid(body: Any) -> str | None:
-    """The chat id of an async send's answer `{"success": true, "data": {"chatUid"}}`."""
-    data = unwrap(body)
-    return first_str(data, CHAT_ID_KEYS[:-2]) if isinstance(data, dict) else None
-
-
-def parse_assistants(body: Any) -> list[AssistantInfo]:
-    found = []
-    for item in as_list(body, "assistants", "specializations"):
-        identifier = first_str(item, ("identifier", "id"))
-        if not identifier:
-            continue
-        extra = {k: item[k] for k in ("model", "provider", "state", "imgUrl") if item.get(k) is not None}
-        found.append(
-            AssistantInfo(
-                id=identifier,
-                name=first_str(item, ("name",)) or identifier,
-                description=first_str(item, ("description",)) or "",
-                extra=extra,
-            )
-        )
-    return found
-
-
-def parse_chat_list(body: Any, assistant_id: str) -> list[RemoteChat]:
-    """`{histories: [...]}` or `{data: {chats: [...]}}` as RemoteChats."""
-    chats = []
-    for item in as_list(body, "histories", "chats"):
-        chat_id = first_str(item, CHAT_ID_KEYS)
-        if not chat_id:
-            continue
-        chats.append(
-            RemoteChat(
-                id=chat_id,
-                title=first_str(item, ("name", "title")) or "",
-                assistant_id=first_str(item, ("assistantSpecializationIdentifier", "assistantIdentifier"))
-                or assistant_id,
-                created_at=_first_time(item, ("creationTimestampMs", "createdAt")),
-                updated_at=_first_time(item, ("lastEditTimestampMs", "updatedAt", "lastUpdatedAt")),
-            )
-        )
-    return chats
-
-
-def remote_message(message: DevicMessage) -> RemoteMessage:
-    extra: dict[str, Any] = {}
-    if message.role not in ("user", "assistant", "system", "tool"):
-        extra["role"] = message.role
-    if message.tool_calls:
-        extra["tool_calls"] = [call.model_dump() for call in message.tool_calls]
-    return RemoteMessage(
-        role=_ROLES.get(message.role, "system"),
-        content=message.text,
-        id=message.uid,
-        created_at=message.created_at,
-        files=message.files,
-        extra=extra,
-    )
-
-
-def parse_stored_chat(body: Any, assistant_id: str, chat_id: str) -> RemoteChatDetail | None:
-    """A stored chat (`chatUID`/`chatContent`) or a ChatHistory as a RemoteChatDetail."""
-    answer = parse_answer(body)
-    if answer is None:
-        return None
-    raw = answer.raw
-    chat = RemoteChat(
-        id=answer.chat_uid or chat_id,
-        title=first_str(raw, ("name", "title")) or "",
-        assistant_id=first_str(raw, ("assistantSpecializationIdentifier", "assistantIdentifier"))
-        or assistant_id,
-        created_at=_first_time(raw, ("creationTimestampMs", "createdAt")),
-        updated_at=_first_time(raw, ("lastEditTimestampMs", "updatedAt")),
-    )
-    return RemoteChatDetail(chat=chat, messages=[remote_message(m) for m in answer.messages])
-
-
-def parse_upload(body: Any) -> RemoteFile | None:
-    data = unwrap(body)
-    if not isinstance(data, dict):
-        return None
-    name = first_str(data, ("name", "fileName", "filename"))
-    url = first_str(data, ("downloadUrl", "donwloadUrl", "url"))
-    if not name or not url:
-        return None
-    return RemoteFile(
-        name=name, url=url, file_type=first_str(data, ("fileType", "type")), id=first_str(data, ("id",))
-    )
-
-
-def file_type_for(mime_type: str) -> str:
-    """Devic's `fileType` for a MIME type."""
-    major = mime_type.split("/", 1)[0]
-    if major in FILE_TYPES:
-        return FILE_TYPES[major]
-    if any(hint in mime_type for hint in DOCUMENT_MIME_HINTS):
-        return "document"
-    return "other"
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """Where the answer starts in a chat's history: after the user message we sent (`text`), or at a
-    known position (`index`, after a tool response); with neither, after the last user or tool turn."""
-
-    text: str | None = None
-    index: int | None = None
-
-
-def reply_messages(messages: list[DevicMessage], anchor: Anchor, *, final: bool = True) -> list[DevicMessage]:
-    """The assistant messages that answer what we sent. Before the history shows our message, and
-    while not `final`, that is nothing yet; once final, the last user message anchors it."""
-    start: int | None = None
-    if anchor.index is not None:
-        start = anchor.index
-    else:
-        roles = ("user",) if anchor.text is not None else ("user", "tool")
-        turns = [i for i, m in enumerate(messages) if m.role in roles]
-        if anchor.text is not None:
-            ours = [i for i in turns if messages[i].text.strip() == anchor.text.strip()]
-            if ours:
-                start = ours[-1] + 1
-        if start is None and (final or anchor.text is None):
-            start = turns[-1] + 1 if turns else 0
-    if start is None:
-        return []
-    return [m for m in messages[start:] if m.role == "assistant"]
-
-
-# --------------------------------------------------------------------------- the provider
 
 
 @dataclass

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devic_tui.config import ServerConfig
-from devic_tui.providers import devic
+from devic_tui.providers import devic_answers as devic
 from devic_tui.providers.base import Provider, SendRequest
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.events import Done, StreamError

@@ -18,9 +18,9 @@ from devic_tui.emulator.devic import split_parts
 from devic_tui.emulator.scripts import echo_answer
 from devic_tui.models import Attachment
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput, UnsupportedError
-from devic_tui.providers.devic import (
+from devic_tui.providers.devic import DevicProvider
+from devic_tui.providers.devic_answers import (
     Anchor,
-    DevicProvider,
     async_chat_uid,
     content_text,
     file_type_for,

@@ -99,7 +99,9 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
         assert answer.status == "complete"
 
 
-async def test_the_file_dialog_opens_where_it_last_attached_from(make_app: Callable[..., DevicTuiApp]) -> None:
+async def test_the_file_dialog_opens_where_it_last_attached_from(
+    make_app: Callable[..., DevicTuiApp],
+) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
