@@ -8,7 +8,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -32,67 +31,20 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
-from devic_tui.providers.urls import is_loopback_host
 from devic_tui.screens.chat_actions import ChatActions
+from devic_tui.screens.presenters import insecure_http_warnings, message_data, server_entry
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
-from devic_tui.service import ChatService, ServerListing, Turn
-from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.service import ChatService, Turn
+from devic_tui.store.records import Conversation
 from devic_tui.text_safety import one_line
 from devic_tui.ui_state import UiState, load_state, save_state
 from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer
-from devic_tui.widgets.message_view import MessageData, MessageView
+from devic_tui.widgets.message_view import MessageView
 from devic_tui.widgets.sidebar import AssistantRef, ChatEntry, ServerEntry, Sidebar
 from devic_tui.widgets.status_bar import StatusBar
 from devic_tui.widgets.transcript import TranscriptPane
-
-
-def message_data(message: StoredMessage, assistant_name: str) -> MessageData:
-    return MessageData(
-        id=message.id,
-        role=message.role,
-        author="You" if message.role == "user" else assistant_name,
-        content=message.content,
-        created_at=message.created_at,
-        status=message.status,
-        error=message.error,
-        usage=message.usage,
-        attachments=[a.name for a in message.attachments],
-    )
-
-
-def server_entry(listing: ServerListing) -> ServerEntry:
-    entry = ServerEntry(listing.server.name, listing.server.kind, list(listing.assistants), {}, listing.error)
-    known_remote: set[str] = set()
-    for summary in listing.local_chats:
-        if summary.remote_id:
-            known_remote.add(summary.remote_id)
-        entry.chats.setdefault(summary.assistant_id, []).append(
-            ChatEntry(
-                server=summary.server,
-                assistant_id=summary.assistant_id,
-                title=summary.title,
-                updated_at=summary.updated_at,
-                conversation_id=summary.id,
-                remote_id=summary.remote_id,
-            )
-        )
-    for assistant_id, chats in listing.remote_chats.items():
-        for chat in chats:
-            if chat.id in known_remote:
-                continue
-            entry.chats.setdefault(assistant_id, []).append(
-                ChatEntry(
-                    server=listing.server.name,
-                    assistant_id=assistant_id,
-                    title=chat.title or chat.id,
-                    updated_at=chat.updated_at or chat.created_at,
-                    remote_id=chat.id,
-                )
-            )
-    return entry
-
 
 GIVE_WAY_SECONDS = 0.008
 """How long a burst of stream events may hold the event loop before it gives way."""
@@ -100,20 +52,6 @@ RETRY_SECONDS = 20.0
 """How often servers that could not be reached are tried again."""
 NARROW_WIDTH = 100
 """Below this many columns the sidebar starts folded away."""
-
-
-def insecure_http_warnings(servers: list[ServerConfig]) -> list[str]:
-    """A warning for each server that sends its token over plain http:// to another machine."""
-    warnings = []
-    for server in servers:
-        url = urlsplit(server.resolved_base_url)
-        opted_out = server.allow_insecure_http  # the others are refused and never contacted
-        if opted_out and url.scheme == "http" and not is_loopback_host(url.hostname or ""):
-            warnings.append(
-                f"{server.name} talks to {url.hostname} over plain http:// (allow_insecure_http is on): "
-                "the token and every message travel unencrypted."
-            )
-    return warnings
 
 
 class MainScreen(ChatActions, Screen[None]):

@@ -18,7 +18,7 @@ from devic_tui.emulator import EmulatorServer
 from devic_tui.models import AssistantInfo
 from devic_tui.providers.errors import InsecureURLError
 from devic_tui.providers.registry import create_provider
-from devic_tui.screens.main import insecure_http_warnings
+from devic_tui.screens.presenters import insecure_http_warnings
 from devic_tui.service import ChatService
 from devic_tui.starter_config import write_starter_config
 from devic_tui.store.transcripts import TranscriptStore
