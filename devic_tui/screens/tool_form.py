@@ -19,16 +19,26 @@ from devic_tui.text_safety import one_line, visible
 
 
 def fields_of(call: ToolCall) -> list[ToolField]:
-    """The fields to ask for: those the server listed, or one per JSON argument, or a single answer."""
+    """The fields to ask for: those the server listed, else one answer (a function call's
+    arguments are shown above it, as the question being asked)."""
     if call.fields:
         return call.fields
+    return [ToolField(name="answer", label="Your answer", required=True)]
+
+
+def arguments_text(call: ToolCall) -> str:
+    """A function call's arguments as `name: value` lines (or as sent, when not a JSON object)."""
+    if not call.arguments or call.fields:
+        return ""
     try:
-        arguments = json.loads(call.arguments) if call.arguments else {}
+        arguments = json.loads(call.arguments)
     except ValueError:
-        arguments = {}
-    if isinstance(arguments, dict) and arguments:
-        return [ToolField(name=str(key), label=str(key)) for key in arguments]
-    return [ToolField(name="answer", label=call.description or call.name, required=True)]
+        return call.arguments
+    if not isinstance(arguments, dict):
+        return call.arguments
+    return "\n".join(
+        f"{key}: {value if isinstance(value, str) else json.dumps(value)}" for key, value in arguments.items()
+    )
 
 
 class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
@@ -38,6 +48,8 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
                  background: $surface; padding: 0 1; }
     #tool-form Label { margin-top: 1; }
     #tool-error { color: $text-error; height: auto; }
+    .tool-title { text-style: bold; margin-top: 1; }
+    .tool-arguments { color: $text-secondary; padding: 0 2; }
     #tool-buttons { height: 3; align-horizontal: right; margin-top: 1; }
     """
     BINDINGS = [
@@ -54,6 +66,8 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
             form.border_title = "The assistant asks for input"
             for index, call in enumerate(self.request.calls):
                 yield Static(visible(call.description or call.name), markup=False, classes="tool-title")
+                if arguments := arguments_text(call):
+                    yield Static(visible(arguments), markup=False, classes="tool-arguments")
                 for field in fields_of(call):
                     label = (field.label or field.name) + (" *" if field.required else "")
                     yield Label(one_line(label), markup=False)

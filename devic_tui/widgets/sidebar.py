@@ -113,7 +113,7 @@ class Sidebar(Vertical):
                 self._add_assistant(server_node, server, assistant, query)
             if query and not server_node.children:
                 server_node.remove()
-        if cursor is not None:
+        if cursor is not None or self._open:
             self._restore_cursor(tree.root, cursor)
 
     def _add_assistant(
@@ -145,14 +145,21 @@ class Sidebar(Vertical):
         if len(shown) > CHATS_SHOWN:
             node.add_leaf(Text("… older chats: Ctrl+L or Ctrl+F find them", style="dim"))
 
-    def _restore_cursor(self, root: TreeNode[NodeData], data: NodeData) -> None:
+    def _restore_cursor(self, root: TreeNode[NodeData], data: NodeData | None) -> None:
+        """Put the cursor back on `data`'s node, or on the open chat's; the rebuilt tree has no
+        line numbers until its next refresh, so the move waits for that."""
         stack = list(root.children)
+        found: TreeNode[NodeData] | None = None
         while stack:
             node = stack.pop()
-            if node.data == data:
-                self.chat_tree.move_cursor(node)
-                return
+            if isinstance(node.data, ChatEntry) and self._open and node.data.conversation_id == self._open:
+                found = node
+                break
+            if node.data == data and found is None:
+                found = node
             stack.extend(node.children)
+        if found is not None:
+            self.chat_tree.call_after_refresh(self.chat_tree.move_cursor, found)
 
     def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
         event.stop()

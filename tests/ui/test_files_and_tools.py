@@ -117,3 +117,44 @@ async def test_the_file_dialog_opens_where_it_last_attached_from(
         dialog = again.screen
         assert isinstance(dialog, UploadScreen)
         assert dialog.start == FILES
+
+
+async def test_devic_function_call_shows_its_question_and_goes_on(
+    make_app: Callable[..., DevicTuiApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-devic", "tools")
+        await send(pilot, screen, "book a table")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ToolFormScreen):
+                break
+        form = app.screen
+        assert isinstance(form, ToolFormScreen)
+        shown = " ".join(str(s.render()) for s in form.query(".tool-arguments"))
+        assert shown.strip()  # the function's arguments are shown as the question
+        form.query("Input").first().focus()
+        await pilot.press(*"four people", "ctrl+s")
+        screen = await settle(pilot, within=15)
+        answer = screen.pane.views()[-1].data
+        assert "four people" in answer.content
+        assert answer.status == "complete"
+
+
+async def test_cancelling_the_form_sends_nothing_and_says_so(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        pick(screen, "demo-devs", "tools")
+        await send(pilot, screen, "book a table")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ToolFormScreen):
+                break
+        await pilot.press("escape")
+        screen = await settle(pilot)
+        answer = screen.pane.views()[-1].data
+        assert answer.error is not None
+        assert "cancelled" in answer.error
