@@ -40,7 +40,7 @@ commands (exit codes in brackets):
   show ID                     print a conversation  [0 2]
   export ID --format md|json|toml [-o FILE]   write a conversation out  [0 2]
   import FILE                 add a conversation from a JSON export  [0 2]
-  trash, restore ID           list deleted chats, or bring one back  [0 2]
+  delete ID, trash, restore ID   move a chat to the trash, list it, bring it back  [0 2]
   assistants [-s SERVER]      list what each server offers  [0 1 2 3]
   config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
   locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
@@ -70,6 +70,7 @@ HANDLERS: dict[str, str] = {
     "export": "history:export",
     "import": "history:import_",
     "assistants": "assistants:run",
+    "delete": "trash:delete",
     "trash": "trash:list_trash",
     "restore": "trash:restore",
 }

@@ -21,13 +21,15 @@ FORMATS = ("md", "json", "toml")
 
 def add_parsers(commands: Any) -> None:
     show = commands.add_parser("show", help="print a conversation", description="Print a conversation.")
-    show.add_argument("id", metavar="ID", help="conversation id (a unique prefix works)")
+    show.add_argument("id", metavar="ID", help="conversation id (a unique prefix works; `last`: the newest)")
     show.add_argument("--json", action="store_true", help="print it as JSON")
 
     export = commands.add_parser(
         "export", help="write a conversation to a file", description="Export a conversation."
     )
-    export.add_argument("id", metavar="ID", help="conversation id (a unique prefix works)")
+    export.add_argument(
+        "id", metavar="ID", help="conversation id (a unique prefix works; `last`: the newest)"
+    )
     export.add_argument("-f", "--format", choices=FORMATS, default="md", help="md (default), json or toml")
     export.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here (default: stdout)")
 
@@ -37,10 +39,19 @@ def add_parsers(commands: Any) -> None:
     imp.add_argument("file", metavar="FILE", type=Path, help="a file written by `export --format json`")
 
 
+LATEST = "last"
+"""Stands for the newest conversation wherever an ID is asked for."""
+
+
 def _load(store: TranscriptStore, wanted: str) -> Conversation:
     from devic_tui.store.transcripts import TranscriptError
 
     try:
+        if wanted == LATEST:
+            newest = store.summaries(limit=1)
+            if not newest:
+                raise CliError("there is no conversation yet", EXIT_USAGE)
+            return store.load(newest[0].id)
         return store.load(store.find(wanted).id)
     except TranscriptError as problem:
         raise CliError(str(problem), EXIT_USAGE) from None

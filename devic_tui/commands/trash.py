@@ -1,5 +1,6 @@
-"""`devic-tui trash` and `devic-tui restore ID`: chats deleted in the app (Alt+D) wait in the
-history's trash folder; these list them and bring one back."""
+"""`devic-tui delete ID`, `devic-tui trash` and `devic-tui restore ID`: deleted chats (here or with
+Alt+D in the app) wait in the history's trash folder, listed by `trash` and brought back by
+`restore`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,45 @@ from devic_tui.commands.session import Session
 
 
 def add_parsers(commands: Any) -> None:
+    delete = commands.add_parser(
+        "delete", help="move a chat to the trash", description="Move a chat to the trash (restorable)."
+    )
+    delete.add_argument(
+        "id", metavar="ID", help="conversation id (a unique prefix works; `last`: the newest)"
+    )
     commands.add_parser("trash", help="list deleted chats", description="List the chats in the trash.")
     restore = commands.add_parser(
         "restore", help="bring a deleted chat back", description="Restore a chat from the trash."
     )
-    restore.add_argument("id", metavar="ID", help="conversation id (a unique prefix works)")
+    restore.add_argument(
+        "id", metavar="ID", help="conversation id (a unique prefix works; `last`: the newest)"
+    )
+
+
+def delete(args: argparse.Namespace) -> int:
+    from devic_tui.commands.history import LATEST
+    from devic_tui.store.transcripts import TranscriptError
+
+    session = Session.from_args(args)
+    try:
+        store = session.store()
+        try:
+            if args.id == LATEST:
+                newest = store.summaries(limit=1)
+                if not newest:
+                    raise CliError("there is no conversation yet", EXIT_USAGE)
+                summary = newest[0]
+            else:
+                summary = store.find(args.id)
+            store.delete(summary.id)
+        except TranscriptError as problem:
+            raise CliError(str(problem), EXIT_USAGE) from None
+        print(
+            f"moved {summary.id} to the trash: {summary.title} (`devic-tui restore {summary.id[:8]}` undoes it)"
+        )
+        return EXIT_OK
+    finally:
+        session.close()
 
 
 def list_trash(args: argparse.Namespace) -> int:
@@ -38,7 +73,13 @@ def restore(args: argparse.Namespace) -> int:
     session = Session.from_args(args)
     try:
         store = session.store()
-        matches = [s for s in store.trashed() if s.id.startswith(args.id)]
+        trashed = store.trashed()
+        if args.id == "last":
+            matches = sorted(trashed, key=lambda s: s.updated_at, reverse=True)[:1]
+        else:
+            matches = [s for s in trashed if s.id.startswith(args.id)]
+        if not trashed:
+            raise CliError("the trash is empty", EXIT_USAGE)
         if len(matches) != 1:
             found = "no chat" if not matches else f"{len(matches)} chats"
             raise CliError(f"{found} in the trash start with '{args.id}' (see `devic-tui trash`)", EXIT_USAGE)
