@@ -45,9 +45,8 @@ def delete(args: argparse.Namespace) -> int:
             store.delete(summary.id)
         except TranscriptError as problem:
             raise CliError(str(problem), EXIT_USAGE) from None
-        print(
-            f"moved {summary.id} to the trash: {summary.title} (`devic-tui restore {summary.id[:8]}` undoes it)"
-        )
+        undo = f"devic-tui restore {summary.id[:8]}"
+        print(f"moved {summary.id} to the trash: {summary.title} (`{undo}` undoes it)")
         return EXIT_OK
     finally:
         session.close()
