@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from devic_tui.app import DevicTuiApp
@@ -68,11 +69,17 @@ def test_search_screen(make_app: Callable[..., DevicTuiApp], snap_compare: Any) 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
-def test_upload_dialog(make_app: Callable[..., DevicTuiApp], snap_compare: Any) -> None:
+def test_upload_dialog(
+    make_app: Callable[..., DevicTuiApp], snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(FILES)  # a relative start folder: the snapshot must not show where the checkout is
+
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await settle(pilot)
         assert isinstance(screen, MainScreen)
-        pilot.app.push_screen(UploadScreen(FILES, "demo-agent has no file upload: text files are inlined."))
+        pilot.app.push_screen(
+            UploadScreen(Path("."), "demo-agent has no file upload: text files are inlined.")
+        )
         await pilot.pause(0.5)
         still(pilot.app)  # type: ignore[arg-type]
 
