@@ -62,6 +62,7 @@ def test_search_screen(make_app: Callable[..., DevicTuiApp], snap_compare: Any) 
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
+        still(pilot.app)  # type: ignore[arg-type]
         await pilot.press("ctrl+f", *"table")
         await pilot.pause(0.6)
         still(pilot.app)  # type: ignore[arg-type]
@@ -77,9 +78,9 @@ def test_upload_dialog(
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await settle(pilot)
         assert isinstance(screen, MainScreen)
-        pilot.app.push_screen(
-            UploadScreen(Path("."), "demo-agent has no file upload: text files are inlined.")
-        )
+        still(pilot.app)  # type: ignore[arg-type]
+        note = "demo-agent has no file upload: text files are inlined."
+        pilot.app.push_screen(UploadScreen(Path("."), note))
         await pilot.pause(0.5)
         still(pilot.app)  # type: ignore[arg-type]
 
