@@ -39,7 +39,7 @@ class HelpScreen(ModalScreen[None]):
                 Text(
                     "\nComposer: Enter sends, Ctrl+J or Alt+Enter inserts a newline.\n"
                     "Ctrl+P opens the command palette, where every action is listed.\n"
-                    'To remap: a [keymap] table in the config file, then new-chat = "ctrl+t".'
+                    'To remap: a [keymap] table in the config file, then new-chat = "alt+n".'
                 )
             )
 
