@@ -45,6 +45,16 @@ async def settle(pilot: Pilot[None], *, within: float = 10.0) -> MainScreen:
     raise AssertionError("the app did not settle")
 
 
+async def wait_until(pilot: Pilot[None], condition: Callable[[], object], *, within: float = 5.0) -> None:
+    """Let the app run until `condition()` is true; fail the test when it never becomes so."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"waited {within} s for a condition that never held")
+        await pilot.pause(0.02)
+
+
 async def send(pilot: Pilot[None], screen: MainScreen, text: str) -> None:
     screen.composer.focus()
     screen.composer.load_text(text)

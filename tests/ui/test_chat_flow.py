@@ -9,7 +9,7 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.screens.main import MainScreen
 from devic_tui.widgets.sidebar import AssistantRef
-from tests.ui.conftest import send, settle
+from tests.ui.conftest import send, settle, wait_until
 
 
 def pick(screen: MainScreen, server: str, assistant: str) -> None:
@@ -45,10 +45,7 @@ async def test_escape_stops_and_keeps_the_text(
         screen = await settle(pilot)
         pick(screen, "demo-agent", "slow")
         await send(pilot, screen, "write a lot")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.pane.views()[-1].streamed_chars:
-                break
+        await wait_until(pilot, lambda: screen.pane.views()[-1].streamed_chars, within=2.0)
         await pilot.press("escape")
         screen = await settle(pilot)
         answer = screen.pane.views()[-1].data
@@ -146,10 +143,7 @@ async def test_quitting_while_an_answer_streams_saves_it_and_exits_cleanly(
         screen = await settle(pilot)
         pick(screen, "demo-agent", "slow")
         await send(pilot, screen, "slowly please")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.pane.views()[-1].streamed_chars:
-                break
+        await wait_until(pilot, lambda: screen.pane.views()[-1].streamed_chars, within=2.0)
         conversation_id = screen.conversation.id if screen.conversation else ""
         await pilot.press("ctrl+q")
     assert app.return_code in (None, 0)

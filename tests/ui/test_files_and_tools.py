@@ -10,7 +10,7 @@ from pathlib import Path
 from devic_tui.app import DevicTuiApp
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
-from tests.ui.conftest import send, settle
+from tests.ui.conftest import send, settle, wait_until
 from tests.ui.test_chat_flow import pick
 
 FILES = Path(__file__).parent / "files"
@@ -65,10 +65,7 @@ async def test_refused_files_keep_the_draft(make_app: Callable[..., DevicTuiApp]
         pick(screen, "demo-agent", "echo")
         screen.composer.load_text("my draft")
         screen.check_and_add([empty, tmp_path, tmp_path / "nope.txt"])
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if len(app._notifications) >= 3:
-                break
+        await wait_until(pilot, lambda: len(app._notifications) >= 3, within=2.0)
         assert screen.attachment_bar.attachments == []
         assert screen.composer.text == "my draft"
         messages = [n.message for n in app._notifications]
@@ -82,10 +79,7 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
         screen = await settle(pilot)
         pick(screen, "demo-devs", "tools")
         await send(pilot, screen, "book a table")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, ToolFormScreen):
-                break
+        await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=5.0)
         form = app.screen
         assert isinstance(form, ToolFormScreen)
         form.query("Input").first().focus()
@@ -127,10 +121,7 @@ async def test_devic_function_call_shows_its_question_and_goes_on(
         screen = await settle(pilot)
         pick(screen, "demo-devic", "tools")
         await send(pilot, screen, "book a table")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, ToolFormScreen):
-                break
+        await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=10.0)
         form = app.screen
         assert isinstance(form, ToolFormScreen)
         shown = " ".join(str(s.render()) for s in form.query(".tool-arguments"))
@@ -149,10 +140,7 @@ async def test_cancelling_the_form_sends_nothing_and_says_so(make_app: Callable[
         screen = await settle(pilot)
         pick(screen, "demo-devs", "tools")
         await send(pilot, screen, "book a table")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, ToolFormScreen):
-                break
+        await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=5.0)
         await pilot.press("escape")
         screen = await settle(pilot)
         answer = screen.pane.views()[-1].data

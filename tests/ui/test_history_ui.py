@@ -9,8 +9,9 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.emulator import EmulatorServer
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.search import SearchScreen
+from devic_tui.widgets.sidebar import ChatEntry
 from devic_tui.widgets.transcript import WINDOW
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, wait_until
 from tests.ui.history import long_conversation, save_all, tour_conversation
 
 
@@ -102,13 +103,13 @@ async def test_a_server_only_chat_is_imported_when_opened(make_app: Callable[...
         events = [e async for e in devs.send(_request("echo", "kept on the server"))]
         provider_chat_id = next(e.conversation_id for e in events if getattr(e, "conversation_id", None))
         screen.load_servers()
-        chat = None
-        for _ in range(100):
-            await pilot.pause(0.05)
+
+        def listed() -> ChatEntry | None:
             chats = screen._entries["demo-devs"].chats.get("echo", [])
-            chat = next((c for c in chats if c.remote_id == provider_chat_id), None)
-            if chat is not None:
-                break
+            return next((c for c in chats if c.remote_id == provider_chat_id), None)
+
+        await wait_until(pilot, listed)
+        chat = listed()
         assert chat is not None
         assert chat.conversation_id is None
         screen.open_chat_entry(chat)

@@ -11,7 +11,7 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import load_settings
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.service import ChatService
-from tests.ui.conftest import send, settle
+from tests.ui.conftest import send, settle, wait_until
 from tests.ui.test_chat_flow import pick
 
 
@@ -47,10 +47,7 @@ async def test_switching_chats_while_streaming_keeps_the_answer_going(
         pick(screen, "demo-agent", "slow")
         await send(pilot, screen, "take your time")
         slow_id = screen.conversation.id if screen.conversation else ""
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if screen.pane.views()[-1].streamed_chars:
-                break
+        await wait_until(pilot, lambda: screen.pane.views()[-1].streamed_chars, within=2.0)
         assert screen.streaming
         screen.open_conversation(first_id)
         await pilot.pause(0.3)
@@ -74,10 +71,7 @@ async def test_a_file_over_the_servers_limit_is_refused_before_sending(
         screen = await settle(pilot)
         pick(screen, "demo-devs", "echo")
         screen.check_and_add([big])
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if app._notifications:
-                break
+        await wait_until(pilot, lambda: app._notifications, within=2.0)
         assert screen.attachment_bar.attachments == []
         [note] = [n.message for n in app._notifications]
         assert "big.bin" in note
