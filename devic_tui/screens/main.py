@@ -64,6 +64,7 @@ class MainScreen(ChatActions, Screen[None]):
         self._live_view: MessageView | None = None
         self._last_folder = Path.cwd()
         self._narrow = False
+        self._told_read_only = False
         self._unreachable: set[str] = set()
         """Servers that could not be reached at the last listing: their chats are read-only."""
         self._retry_timer: Timer | None = None
@@ -111,7 +112,6 @@ class MainScreen(ChatActions, Screen[None]):
         self.run_worker(self._remember_state(), group="state")
         for warning in insecure_http_warnings(self.service.settings.enabled_servers()):
             self.notify(warning, title="Unencrypted", severity="warning", timeout=12)
-        self.show_store_notices()
 
     async def _remember_state(self) -> None:
         state = await asyncio.to_thread(load_state)
@@ -122,7 +122,8 @@ class MainScreen(ChatActions, Screen[None]):
 
     def show_store_notices(self) -> None:
         store = self.service.store
-        if store.read_only_reason:
+        if store.read_only_reason and not self._told_read_only:
+            self._told_read_only = True
             self.notify(store.read_only_reason, title="History", severity="warning", timeout=12)
         for notice in store.notices:
             self.notify(notice, title="History", severity="warning", timeout=12)
@@ -151,6 +152,7 @@ class MainScreen(ChatActions, Screen[None]):
         if self.conversation is None:
             self._start_default_chat(servers)
         self._sync_offline()
+        self.show_store_notices()  # the first listing is when the store checks its files
 
     def _sync_offline(self) -> None:
         """Chats of unreachable servers are read-only, and those servers are tried again."""

@@ -162,3 +162,17 @@ async def test_an_unreachable_server_reads_offline_and_keeps_the_draft(
         assert len(app.service.store.load("tour0001").messages) == 4
         entry = screen._entries["gone"]
         assert [a.id for a in entry.assistants] == ["helper"]  # known from the local chat
+
+
+async def test_a_corrupt_transcript_is_set_aside_with_a_notice(make_app: Callable[..., DevicTuiApp]) -> None:
+    app = make_app()
+    store = app.service.store
+    save_all(store, tour_conversation(), long_conversation(3))
+    store.close()
+    (store.directory / "long0001.json").write_text("{ this is not json", encoding="utf-8")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        messages = " ".join(n.message for n in app._notifications)
+        assert "long0001" in messages
+        assert "quarantine" in messages
+        assert [s.id for s in store.summaries()] == ["tour0001"]
