@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -198,6 +199,9 @@ def handler_for(command: str | None) -> Handler:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.demo and not os.environ.get(locations.DATA_DIR_ENV):
+        # The demo's chats are kept, but apart from the person's own history.
+        os.environ[locations.DATA_DIR_ENV] = str(locations.data_dir() / "demo")
     if args.command != "locate":
         setup_logging(debug=args.debug)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from platformdirs import user_config_path, user_data_path
 
 APP_NAME = "devic-tui"
+DATA_DIR_ENV = "DEVIC_TUI_DATA_DIR"
 
 
 def config_dir() -> Path:
@@ -24,7 +25,7 @@ def config_file() -> Path:
 
 
 def data_dir() -> Path:
-    override = os.environ.get("DEVIC_TUI_DATA_DIR")
+    override = os.environ.get(DATA_DIR_ENV)
     return Path(override).expanduser() if override else user_data_path(APP_NAME, appauthor=False)
 
 

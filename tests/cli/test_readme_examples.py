@@ -41,3 +41,23 @@ def test_every_command_example_in_the_readme_runs(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, f"{example!r} exited {done.returncode}: {done.stderr}"
         assert "Traceback" not in done.stderr
+
+
+def test_the_demo_keeps_its_chats_apart_from_the_persons_history(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DEVIC_TUI_")},
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "devic_tui", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("--demo", "ask", "kept apart")
+    assert "kept apart" in run("--demo", "chats")
+    assert "kept apart" not in run("chats")
+    assert run("--demo", "locate", "data").strip().endswith("devic-tui/demo")
