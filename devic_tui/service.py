@@ -1,69 +1,40 @@
 """The service layer under the UI and the command line (no Textual): the providers of the configured
-servers, the history store, and a turn runner that sends a message and records it as it happens.
+servers, the history store, what the sidebar lists, and the turns (`turn.py`) that send a message
+and record it as it happens.
 
-A turn saves the user's message before it is sent and the answer as it streams (at most every
-`SAVE_INTERVAL` seconds, and at the end), so a crash loses at most the last second of an answer and
-never a sent message. Remote conversation ids (Devic chatUid, agent conversationId, Devs chatId) are
+Remote conversation ids (Devic chatUid, agent conversationId, Devs chatId) are
 kept on the conversation so it continues after a restart exactly where it was.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devic_tui import locations
-from devic_tui.attachments import INLINE_MAX_BYTES, check_file, inline_files, read_for_inline
+from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
 from devic_tui.config import ServerConfig, Settings
-from devic_tui.models import AssistantInfo, Attachment, HistoryMessage, RemoteChat
-from devic_tui.providers.base import Provider, SendRequest, ToolOutput
+from devic_tui.models import AssistantInfo, Attachment, RemoteChat
+from devic_tui.providers.base import Provider
 from devic_tui.providers.errors import (
-    AnswerTooLongError,
     ConnectionFailedError,
     ProviderError,
     ProviderTimeoutError,
-    StreamInterruptedError,
-)
-from devic_tui.providers.events import (
-    Done,
-    MessageBoundary,
-    Notice,
-    Progress,
-    SendEvent,
-    StreamError,
-    TextDelta,
-    ToolCallRequest,
-    UsageReport,
 )
 from devic_tui.providers.registry import create_provider
-from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
-from devic_tui.store.transcripts import TranscriptError, TranscriptStore
+from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage, new_id, now
+from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.turn import Turn
 
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
 
-log = logging.getLogger("devic_tui.service")
-SAVE_INTERVAL = 1.0
 SIDEBAR_CHATS = 500
 """Local chats listed per server in the sidebar and the chat finder (newest first); search and
 `devic-tui chats` reach every one."""
-_INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 @dataclass
@@ -257,202 +228,3 @@ class ChatService:
     ) -> Turn:
         """A turn ready to run; attachments come from `attach` (uploaded or to be inlined)."""
         return Turn(self, conversation, text, attachments or [])
-
-
-class Turn:
-    """One exchange: the user's message and the answer, recorded as they happen."""
-
-    def __init__(
-        self, service: ChatService, conversation: Conversation, text: str, attachments: list[Attachment]
-    ) -> None:
-        self.service = service
-        self.conversation = conversation
-        self.user = StoredMessage(
-            id=new_id(),
-            role="user",
-            content=text,
-            status="complete",
-            created_at=now(),
-            attachments=attachments,
-        )
-        self.answer = StoredMessage(
-            id=new_id(), role="assistant", content="", status="streaming", created_at=now()
-        )
-        self._last_save = 0.0
-        self.save_failure: str | None = None
-        """Why the last save failed, while saving fails."""
-        self._notices: list[Notice] = []
-        self.pending_tool_call: ToolCallRequest | None = None
-
-    @property
-    def store(self) -> TranscriptStore:
-        return self.service.store
-
-    def _history(self) -> list[HistoryMessage]:
-        return [
-            HistoryMessage(role=m.role, content=m.content)
-            for m in self.conversation.messages
-            if m.role in ("user", "assistant")
-            and m.content
-            and m.status not in ("failed", "interrupted")
-            and m.id not in (self.user.id, self.answer.id)
-        ]
-
-    async def _save(self, message: StoredMessage, *, final: bool = False) -> None:
-        """Record a message; a disk that is full or refuses writes is reported once (as a Notice
-        from the event stream) and the conversation lives on in memory, exportable elsewhere."""
-        self._last_save = time.monotonic()
-        self.conversation.updated_at = now()
-        try:
-            await asyncio.to_thread(self.store.save_message, self.conversation, message, final=final)
-        except (OSError, TranscriptError) as error:
-            if self.save_failure is None:
-                reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-                self.save_failure = (
-                    f"Could not save this chat to {self.store.directory}: {reason}. It is kept in memory "
-                    "while the app runs: export it elsewhere (Alt+E) before you quit."
-                )
-                self._notices.append(Notice(text=self.save_failure))
-        else:
-            if self.save_failure is not None and final:
-                self._notices.append(Notice(text="Saving works again: this chat is on disk."))
-                self.save_failure = None
-
-    def _drain_notices(self) -> list[Notice]:
-        notices, self._notices = self._notices, []
-        return notices
-
-    async def events(self) -> AsyncIterator[SendEvent]:
-        """Send and yield the provider's events; the answer is recorded whatever happens."""
-        conversation = self.conversation
-        history = self._history()
-        if not conversation.title:
-            conversation.title = (
-                self.user.content.strip().splitlines()[0][:60] if self.user.content.strip() else "untitled"
-            )
-        conversation.messages.append(self.user)
-        await self._save(self.user, final=True)
-        for notice in self._drain_notices():
-            yield notice
-        conversation.messages.append(self.answer)
-        provider = self.service.provider(conversation.server)
-        try:
-            text = await self._text_to_send()
-        except ProviderError as error:
-            await self._apply(StreamError(error=error))
-            yield StreamError(error=error)
-            await self._save(self.answer, final=True)
-            return
-        request = SendRequest(
-            assistant_id=conversation.assistant_id,
-            text=text,
-            conversation_id=conversation.remote_id,
-            history=history,
-            attachments=[a for a in self.user.attachments if not a.inlined],
-        )
-        async for event in self._record(provider, provider.send(request)):
-            yield event
-
-    async def answer_tool_call(self, outputs: list[ToolOutput]) -> AsyncIterator[SendEvent]:
-        """Send the person's answers to the pending tool call; the answer goes on in this turn."""
-        pending = self.pending_tool_call
-        assert pending is not None
-        assert self.conversation.remote_id
-        self.pending_tool_call = None
-        self.answer.status = "streaming"
-        provider = self.service.provider(self.conversation.server)
-        stream = provider.submit_tool_outputs(
-            self.conversation.assistant_id, self.conversation.remote_id, pending.system_message_id, outputs
-        )
-        async for event in self._record(provider, stream):
-            yield event
-
-    async def decline_tool_call(self) -> None:
-        """The person cancelled the form: nothing is sent, and the answer says so."""
-        self.pending_tool_call = None
-        self.answer.error = "The assistant asked for input; the form was cancelled and nothing was sent."
-        await self._save(self.answer, final=True)
-
-    async def _record(self, provider: Provider, stream: AsyncIterator[SendEvent]) -> AsyncIterator[SendEvent]:
-        """Apply and pass on each event, saving as it goes; a stop or crash keeps the text so far."""
-        try:
-            async for event in stream:
-                await self._apply(event)
-                yield event
-                if time.monotonic() - self._last_save >= SAVE_INTERVAL:
-                    await self._save(self.answer)
-                    for notice in self._drain_notices():
-                        yield notice
-        except (asyncio.CancelledError, GeneratorExit):
-            self.answer.status = "stopped"
-            self.answer.done_at = now()
-            await asyncio.shield(self._finish_stopped(provider))
-            raise
-        finally:
-            # Close the provider's stream now (its HTTP response with it), not whenever it is collected.
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                await close()
-        if self.answer.status == "streaming":
-            self.answer.status = "complete"
-        self.answer.done_at = self.answer.done_at or now()
-        await self._save(self.answer, final=True)
-        log.info(
-            "answer from %s/%s: %s, %d characters%s",
-            self.conversation.server,
-            self.conversation.assistant_id,
-            self.answer.status,
-            len(self.answer.content),
-            f" ({self.answer.error})" if self.answer.error else "",
-        )
-        for notice in self._drain_notices():
-            yield notice
-
-    async def _text_to_send(self) -> str:
-        """The message, with inlined files appended as fenced blocks for APIs without uploads."""
-        inlined = [a for a in self.user.attachments if a.inlined]
-        if not inlined:
-            return self.user.content
-        texts = [await asyncio.to_thread(read_for_inline, a) for a in inlined]
-        return inline_files(self.user.content, list(zip(inlined, texts, strict=True)))
-
-    async def _finish_stopped(self, provider: Provider) -> None:
-        await self._save(self.answer, final=True)
-        if provider.capabilities.stop and self.conversation.remote_id:
-            with contextlib.suppress(ProviderError):
-                await provider.stop(self.conversation.assistant_id, self.conversation.remote_id)
-
-    async def _apply(self, event: SendEvent) -> None:
-        answer = self.answer
-        if isinstance(event, TextDelta):
-            if answer.first_byte_at is None:
-                answer.first_byte_at = now()
-            answer.content += event.text
-        elif isinstance(event, MessageBoundary):
-            if answer.content and not answer.content.endswith("\n\n"):
-                answer.content += "\n\n"
-            if event.message_id:
-                answer.remote_ids.append(event.message_id)
-        elif isinstance(event, UsageReport):
-            answer.usage = event.usage
-        elif isinstance(event, ToolCallRequest | Progress):
-            if event.conversation_id:
-                self.conversation.remote_id = event.conversation_id
-            if isinstance(event, ToolCallRequest):
-                self.pending_tool_call = event
-                answer.status = "complete"
-        elif isinstance(event, Done):
-            if event.final_text is not None:
-                answer.content = event.final_text
-            if event.conversation_id:
-                self.conversation.remote_id = event.conversation_id
-            answer.remote_ids.extend(i for i in event.message_ids if i not in answer.remote_ids)
-            answer.metadata.update(event.metadata)
-            answer.status = "complete"
-            answer.done_at = event.finished_at or now()
-        elif isinstance(event, StreamError):
-            answer.status = "interrupted" if isinstance(event.error, _INTERRUPTED) else "failed"
-            answer.error = str(event.error)
-            answer.done_at = now()
-            if event.conversation_id:
-                self.conversation.remote_id = event.conversation_id

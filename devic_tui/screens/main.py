@@ -35,9 +35,10 @@ from devic_tui.screens.chat_actions import ChatActions
 from devic_tui.screens.presenters import insecure_http_warnings, message_data, server_entry
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
-from devic_tui.service import ChatService, Turn
+from devic_tui.service import ChatService
 from devic_tui.store.records import Conversation
 from devic_tui.text_safety import one_line
+from devic_tui.turn import Turn
 from devic_tui.ui_state import UiState, load_state, save_state
 from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer

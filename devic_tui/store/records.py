@@ -3,7 +3,8 @@ the sidebar and `chats` list. Pydantic models, so a file read from disk is valid
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -89,3 +90,13 @@ class ConversationSummary(BaseModel):
     message_count: int = 0
     tags: list[str] = Field(default_factory=list)
     archived: bool = False
+
+
+def now() -> datetime:
+    """The time records are stamped with (UTC)."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A new id for a conversation or a message."""
+    return uuid.uuid4().hex[:16]

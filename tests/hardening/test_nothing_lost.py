@@ -167,7 +167,7 @@ async def test_a_refusing_disk_keeps_the_chat_in_memory_says_so_once_and_exports
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("devic_tui.service.SAVE_INTERVAL", 0.0)  # try to save after every chunk
+    monkeypatch.setattr("devic_tui.turn.SAVE_INTERVAL", 0.0)  # try to save after every chunk
     store = TranscriptStore(tmp_path / "data" / "transcripts")
     service = ChatService(Settings(servers=[server_config("agent")]), store=store)
     conv = service.new_conversation("emu-agent", AssistantInfo(id="echo", name="Echo"))

@@ -16,6 +16,7 @@ CORE_MODULES = [
     "devic_tui.config",
     "devic_tui.models",
     "devic_tui.service",
+    "devic_tui.turn",
     "devic_tui.attachments",
     "devic_tui.search_query",
     "devic_tui.text_safety",
