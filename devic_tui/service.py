@@ -95,11 +95,20 @@ class ChatService:
                     # One assistant refusing (gone, not shared with this token) must not hide the others.
                     if isinstance(chats, list):
                         listing.remote_chats[assistant.id] = chats
+        local = await self.local_listing(server)
+        listing.local_chats = local.local_chats
+        if not listing.assistants:
+            listing.assistants = local.assistants
+        return listing
+
+    async def local_listing(self, server: ServerConfig) -> ServerListing:
+        """What is known of a server without asking it: its configured assistants, and its chats
+        in local history (with their assistants), so the sidebar can show them at once."""
+        listing = ServerListing(server=server)
         listing.local_chats = await asyncio.to_thread(
             self.store.summaries, server=server.name, limit=SIDEBAR_CHATS
         )
-        if not listing.assistants:
-            listing.assistants = self._known_assistants(server, listing.local_chats)
+        listing.assistants = self._known_assistants(server, listing.local_chats)
         return listing
 
     @staticmethod

@@ -30,7 +30,7 @@ SIZE = (120, 36)
 
 async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: str = "") -> None:
     async with app.run_test(size=SIZE) as pilot:
-        while not isinstance(app.screen, MainScreen) or not app.screen.sidebar.chat_tree.root.children:
+        while not isinstance(app.screen, MainScreen) or not app.screen.servers_loaded:
             await pilot.pause(0.05)
         screen = app.screen
         if theme:

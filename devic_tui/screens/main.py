@@ -65,6 +65,8 @@ class MainScreen(ChatActions, Screen[None]):
         self._live_view: MessageView | None = None
         self._last_folder = Path.cwd()
         self._narrow = False
+        self.servers_loaded = False
+        """Whether every server has answered (or failed to) at least once."""
         self._told_read_only = False
         self._unreachable: set[str] = set()
         """Servers that could not be reached at the last listing: their chats are read-only."""
@@ -146,14 +148,26 @@ class MainScreen(ChatActions, Screen[None]):
                 empty_hint="No servers configured. Run `devic-tui config init`, or try `devic-tui --demo`.",
             )
             return
-        listings = await asyncio.gather(*(self.service.listing(s) for s in servers))
-        self._entries = {listing.server.name: server_entry(listing) for listing in listings}
-        self._unreachable = {listing.server.name for listing in listings if not listing.reachable}
-        self.sidebar.set_servers(list(self._entries.values()))
+        if not self._entries:
+            # The sidebar at once from what is known locally; each server then fills in its own
+            # part as it answers, so one slow or unreachable server holds up nothing else.
+            local = await asyncio.gather(*(self.service.local_listing(s) for s in servers))
+            self._entries = {listing.server.name: server_entry(listing) for listing in local}
+            self.sidebar.set_servers(list(self._entries.values()))
+            self.show_store_notices()  # the first listing is when the store checks its files
+        unreachable: set[str] = set()
+        for answered in asyncio.as_completed([self.service.listing(s) for s in servers]):
+            listing = await answered
+            self._entries[listing.server.name] = server_entry(listing)
+            if not listing.reachable:
+                unreachable.add(listing.server.name)
+            self.sidebar.set_servers(list(self._entries.values()))
+        self._unreachable = unreachable
+        self.servers_loaded = True
         if self.conversation is None:
             self._start_default_chat(servers)
         self._sync_offline()
-        self.show_store_notices()  # the first listing is when the store checks its files
+        self.show_store_notices()
 
     def _sync_offline(self) -> None:
         """Chats of unreachable servers are read-only, and those servers are tried again."""

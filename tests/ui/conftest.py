@@ -39,7 +39,7 @@ async def settle(pilot: Pilot[None], *, within: float = 10.0) -> MainScreen:
     while loop.time() < deadline:
         await pilot.pause(0.05)
         screen = app.screen
-        if isinstance(screen, MainScreen) and not screen.streaming and screen.sidebar.chat_tree.root.children:
+        if isinstance(screen, MainScreen) and screen.servers_loaded and not screen.streaming:
             await pilot.pause(0.05)
             return screen
     raise AssertionError("the app did not settle")

@@ -176,3 +176,43 @@ async def test_a_corrupt_transcript_is_set_aside_with_a_notice(make_app: Callabl
         assert "long0001" in messages
         assert "quarantine" in messages
         assert [s.id for s in store.summaries()] == ["tour0001"]
+
+
+async def test_a_silent_server_holds_up_nothing_else(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    import asyncio
+    import socket
+
+    from devic_tui.config import ServerConfig
+    from devic_tui.demo import demo_servers
+
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        slow = ServerConfig(
+            name="silent",
+            kind="devic",
+            base_url=f"http://127.0.0.1:{port}",
+            token="t0ken-silent",
+            max_retries=0,
+            read_timeout=3.0,
+        )
+        app = make_app(servers=[slow, *demo_servers(emulator.base_url)])
+        old = tour_conversation()
+        old.server, old.assistant_id, old.assistant_name = "silent", "helper", "helper"
+        save_all(app.service.store, old)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 2.0
+            while loop.time() < deadline and not screen._entries.get("demo-agent"):  # type: ignore[attr-defined]
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            entries = screen._entries  # type: ignore[attr-defined]
+            assert not screen.servers_loaded  # type: ignore[attr-defined]
+            assert [a.id for a in entries["silent"].assistants] == ["helper"]  # from local history
+            assert entries["demo-devs"].assistants  # the other servers answered meanwhile
+            screen = await settle(pilot, within=10)
+            assert "silent" in screen._unreachable
