@@ -18,7 +18,7 @@ from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
 from devic_tui.config import ServerConfig, Settings
 from devic_tui.models import AssistantInfo, Attachment, RemoteChat
-from devic_tui.providers.base import Provider
+from devic_tui.providers.base import Provider, configured_assistants
 from devic_tui.providers.errors import (
     ConnectionFailedError,
     ProviderError,
@@ -115,10 +115,7 @@ class ChatService:
     def _known_assistants(server: ServerConfig, chats: list[ConversationSummary]) -> list[AssistantInfo]:
         """When the server cannot list them: the configured assistants and those of local chats,
         so past conversations stay reachable offline."""
-        known = {
-            a.id: AssistantInfo(id=a.id, name=a.display_name, description=a.description)
-            for a in server.assistants
-        }
+        known = {a.id: a for a in configured_assistants(server)}
         for chat in chats:
             known.setdefault(
                 chat.assistant_id,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_markdown
 from devic_tui.commands.session import Session
 from devic_tui.redact import redact
-from devic_tui.store.records import Conversation
+from devic_tui.store.records import Conversation, ConversationSummary
 
 if TYPE_CHECKING:
     from devic_tui.store.transcripts import TranscriptStore
@@ -43,7 +43,8 @@ LATEST = "last"
 """Stands for the newest conversation wherever an ID is asked for."""
 
 
-def _load(store: TranscriptStore, wanted: str) -> Conversation:
+def find_conversation(store: TranscriptStore, wanted: str) -> ConversationSummary:
+    """The conversation an ID names: the whole id, a unique prefix of one, or `last`."""
     from devic_tui.store.transcripts import TranscriptError
 
     try:
@@ -51,8 +52,18 @@ def _load(store: TranscriptStore, wanted: str) -> Conversation:
             newest = store.summaries(limit=1)
             if not newest:
                 raise CliError("there is no conversation yet", EXIT_USAGE)
-            return store.load(newest[0].id)
-        return store.load(store.find(wanted).id)
+            return newest[0]
+        return store.find(wanted)
+    except TranscriptError as problem:
+        raise CliError(str(problem), EXIT_USAGE) from None
+
+
+def _load(store: TranscriptStore, wanted: str) -> Conversation:
+    from devic_tui.store.transcripts import TranscriptError
+
+    summary = find_conversation(store, wanted)
+    try:
+        return store.load(summary.id)
     except TranscriptError as problem:
         raise CliError(str(problem), EXIT_USAGE) from None
 

@@ -28,20 +28,14 @@ def add_parsers(commands: Any) -> None:
 
 
 def delete(args: argparse.Namespace) -> int:
-    from devic_tui.commands.history import LATEST
+    from devic_tui.commands.history import find_conversation
     from devic_tui.store.transcripts import TranscriptError
 
     session = Session.from_args(args)
     try:
         store = session.store()
+        summary = find_conversation(store, args.id)
         try:
-            if args.id == LATEST:
-                newest = store.summaries(limit=1)
-                if not newest:
-                    raise CliError("there is no conversation yet", EXIT_USAGE)
-                summary = newest[0]
-            else:
-                summary = store.find(args.id)
             store.delete(summary.id)
         except TranscriptError as problem:
             raise CliError(str(problem), EXIT_USAGE) from None

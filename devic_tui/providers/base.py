@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # httpx loads with the first provider, not at start-up
     from devic_tui.providers.http import HttpClient, ProgressCallback
 
 
+def configured_assistants(server: ServerConfig) -> list[AssistantInfo]:
+    """The assistants a server's config lists (for APIs that cannot list their own)."""
+    return [AssistantInfo(id=a.id, name=a.display_name, description=a.description) for a in server.assistants]
+
+
 class Capabilities(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -103,10 +108,7 @@ class Provider(ABC):
         return UnsupportedError(f"server '{self.name}' ({self.kind}) cannot {what}", server=self.name)
 
     def configured_assistants(self) -> list[AssistantInfo]:
-        return [
-            AssistantInfo(id=a.id, name=a.display_name, description=a.description)
-            for a in self.server.assistants
-        ]
+        return configured_assistants(self.server)
 
     async def list_assistants(self) -> list[AssistantInfo]:
         """The API's list where it has one, else the config's."""
