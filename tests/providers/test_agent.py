@@ -25,17 +25,14 @@ from devic_tui.providers.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from devic_tui.providers.events import Done, Notice, SendEvent, StreamError, TextDelta, UsageReport
+from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, UsageReport
 from devic_tui.providers.http import HttpClient
 from tests.conftest import TEST_TOKEN
+from tests.providers.events import collect_events, error_of, text_of
 
 
 async def collect(provider: Provider, request: SendRequest) -> list[SendEvent]:
-    return [event async for event in provider.send(request)]
-
-
-def text_of(events: list[SendEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
+    return await collect_events(provider.send(request))
 
 
 def done_of(events: list[SendEvent]) -> Done:
@@ -43,13 +40,6 @@ def done_of(events: list[SendEvent]) -> Done:
     final = events[-1]
     assert isinstance(final, Done), f"expected Done, got {final!r}"
     return final
-
-
-def error_of(events: list[SendEvent]) -> Exception:
-    assert events, "no events"
-    final = events[-1]
-    assert isinstance(final, StreamError), f"expected a StreamError, got {final!r}"
-    return final.error
 
 
 def ask(slug: str, text: str = "hello agent", conversation_id: str | None = None) -> SendRequest:

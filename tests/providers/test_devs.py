@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,8 @@ from devic_tui.providers.events import (
     UsageReport,
 )
 from devic_tui.providers.http import HttpClient
+from tests.providers.events import collect_events as collect
+from tests.providers.events import text_of
 
 MakeProvider = Callable[..., Provider]
 
@@ -52,14 +54,6 @@ def devs(make_provider: MakeProvider, **fields: Any) -> DevsProvider:
     provider = make_provider("devs", **fields)
     assert isinstance(provider, DevsProvider)
     return provider
-
-
-async def collect(stream: AsyncIterator[SendEvent]) -> list[SendEvent]:
-    return [event async for event in stream]
-
-
-def text_of(events: list[SendEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
 def last(events: list[SendEvent]) -> SendEvent:

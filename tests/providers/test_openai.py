@@ -26,11 +26,12 @@ from devic_tui.providers.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from devic_tui.providers.events import Done, Notice, SendEvent, StreamError, TextDelta, UsageReport
+from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, UsageReport
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.openai_compat import OpenAIProvider, devs_text, usage_from
 from devic_tui.providers.registry import create_provider
 from tests.conftest import TEST_TOKEN
+from tests.providers.events import collect_events, error_of, text_of
 
 HISTORY = [
     HistoryMessage(role="user", content="first question"),
@@ -39,22 +40,12 @@ HISTORY = [
 
 
 async def collect(provider: Provider, request: SendRequest) -> list[SendEvent]:
-    return [event async for event in provider.send(request)]
-
-
-def text_of(events: list[SendEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
+    return await collect_events(provider.send(request))
 
 
 def last(events: list[SendEvent]) -> SendEvent:
     assert events, "no events"
     return events[-1]
-
-
-def error_of(events: list[SendEvent]) -> Exception:
-    final = last(events)
-    assert isinstance(final, StreamError), f"expected a StreamError, got {final!r}"
-    return final.error
 
 
 def ask(model: str, text: str = "hello there", history: list[HistoryMessage] | None = None) -> SendRequest:
