@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.records import Conversation, StoredMessage
 
 RESULTS = Path(__file__).resolve().parent / "results"
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -24,8 +24,8 @@ from typing import Any
 from _common import RESULTS, SIZE, bench_settings, make_app, peak_rss_mb, result, settle
 from textual.screen import Screen
 
+from devic_tui.records import Conversation, StoredMessage
 from devic_tui.screens.main import MainScreen
-from devic_tui.store.records import Conversation, StoredMessage
 from devic_tui.store.transcripts import TranscriptStore
 from devic_tui.widgets.transcript import TranscriptPane
 

@@ -31,7 +31,7 @@ HISTORY = 10_000
 
 def generate_history(directory: Path, count: int) -> Path:
     """`count` conversations on server "bench", saved through the store; cached between runs."""
-    from devic_tui.store.records import Conversation, StoredMessage
+    from devic_tui.records import Conversation, StoredMessage
     from devic_tui.store.transcripts import TranscriptStore
 
     done = directory / "complete"

@@ -1,62 +1,71 @@
-"""The Textual application: bindings (each with a stable id, remappable from the config's `keymap`),
-the command palette entries, the theme, and the main screen on top of the service layer."""
+"""The Textual application: the app-wide keys (theme, help, quit; the chat keys are the main
+screen's), the user's keymap applied to every binding by its id, F1 and the command palette built
+from the bindings as remapped, the theme, and the one place where a failed worker becomes a
+message a person reads."""
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.worker import Worker, WorkerState
 
 from devic_tui.config import Settings
+from devic_tui.errors import DevicTuiError
 from devic_tui.screens.help import HelpScreen
-from devic_tui.screens.main import MainScreen
+from devic_tui.screens.main import SCREEN_BINDINGS, MainScreen
 from devic_tui.service import ChatService
 from devic_tui.text_safety import one_line, visible
 from devic_tui.themes import load_theme_files, save_theme_choice
+from devic_tui.widgets.attachment_bar import AttachmentChip
 from devic_tui.widgets.composer import Composer
+from devic_tui.widgets.failures import WorkFailed
 from devic_tui.widgets.transcript import TranscriptPane
 
+log = logging.getLogger("devic_tui.app")
 GC_THRESHOLDS = (10_000, 10, 50)
 
-BINDINGS = [
-    Binding("ctrl+n", "screen.new_chat", "New chat", id="new-chat"),
-    Binding("ctrl+l", "screen.switch_chat", "Switch chat", id="switch-chat"),
-    Binding("ctrl+f", "screen.search", "Search", id="search"),
-    Binding("ctrl+o", "screen.attach_files", "Attach", id="attach"),
-    Binding("escape", "screen.stop", "Stop", id="stop", show=False),
-    Binding("ctrl+r", "screen.retry", "Retry", id="retry", show=False),
-    Binding("ctrl+g", "screen.edit_last", "Edit last message", id="edit-last", show=False),
-    Binding("f8", "screen.copy_last", "Copy", id="copy"),
-    Binding("f9", "screen.copy_code", "Copy code block", id="copy-code", show=False),
-    Binding("alt+r", "screen.rename_chat", "Rename chat", id="rename-chat", show=False),
-    Binding("alt+t", "screen.tag_chat", "Tag chat", id="tag-chat", show=False),
-    Binding("alt+a", "screen.archive_chat", "Archive chat", id="archive-chat", show=False),
-    Binding("alt+d", "screen.delete_chat", "Delete chat", id="delete-chat", show=False),
-    Binding("alt+u", "screen.duplicate_chat", "Duplicate chat", id="duplicate-chat", show=False),
-    Binding("alt+x", "screen.reset_chat", "Reset chat", id="reset-chat", show=False),
-    Binding("alt+e", "screen.export_chat", "Export chat", id="export-chat", show=False),
-    Binding("ctrl+b", "screen.toggle_sidebar", "Show or hide the sidebar", id="toggle-sidebar", show=False),
-    Binding("f2", "screen.focus_sidebar", "Focus the chat list", id="focus-sidebar", show=False),
-    Binding("f3", "screen.focus_pane", "Focus the messages", id="focus-pane", show=False),
-    Binding("f4", "screen.focus_composer", "Focus the composer", id="focus-composer", show=False),
-    Binding("ctrl+t", "change_theme", "Theme", id="pick-theme", show=False),
+APP_BINDINGS: list[Binding] = [
+    Binding("ctrl+t", "change_theme", "Pick a theme", id="pick-theme", show=False),
     Binding("f1", "help", "Help", id="help"),
     Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
 ]
+
+KEYED_BINDINGS: list[Binding] = [
+    *SCREEN_BINDINGS,
+    *(b for b in Composer.BINDINGS if isinstance(b, Binding)),
+    *(b for b in TranscriptPane.BINDINGS if isinstance(b, Binding)),
+    *(b for b in AttachmentChip.BINDINGS if isinstance(b, Binding)),
+    *APP_BINDINGS,
+]
+"""Every binding of the main screen and its parts, in the order F1 lists them."""
+
+
+def failure_text(error: BaseException) -> str:
+    """What a person reads when a task failed: our errors say it themselves; a disk error says
+    which file and why; anything else is named, and the log has the rest."""
+    if isinstance(error, DevicTuiError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror or error}{where}"
+    return f"Something went wrong ({type(error).__name__}: {error}); the log has the details."
 
 
 class DevicTuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "devic-tui"
-    BINDINGS: ClassVar[list[BindingType]] = list(BINDINGS)
+    BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     def __init__(
         self,
@@ -71,9 +80,9 @@ class DevicTuiApp(App[None]):
         self.config_path = config_path
         self.demo = demo
         self.service = service or ChatService(settings)
-        if settings.keymap:
-            # Environment variables cannot hold "-": DEVIC_TUI_KEYMAP__NEW_CHAT means new-chat.
-            self.set_keymap({name.replace("_", "-"): keys for name, keys in settings.keymap.items()})
+        self.keymap = settings.keymap_by_id()
+        if self.keymap:
+            self.set_keymap(self.keymap)
 
     def notify(
         self,
@@ -106,9 +115,24 @@ class DevicTuiApp(App[None]):
         elif self.settings.theme:
             self.notify(f"Theme '{self.settings.theme}' is unknown; using {self.theme}.", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        known = {binding.id for binding in KEYED_BINDINGS}
+        for unknown in sorted(set(self.keymap) - known):
+            self.notify(
+                f"The keymap names '{unknown}', which is no key's id (F1 lists them).", severity="warning"
+            )
         if self.demo:
             self.sub_title = "demo"
         self.push_screen(MainScreen(self.service))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.post_message(WorkFailed(event.worker.error, event.worker.name))
+
+    @on(WorkFailed)
+    def _work_failed(self, event: WorkFailed) -> None:
+        """The one place a task that failed is told: a notice, and the app goes on."""
+        log.error("task %s failed", event.work, exc_info=event.error)
+        self.notify(failure_text(event.error), title="That did not work", severity="error", timeout=10)
 
     def _theme_changed(self, theme: Theme) -> None:
         if self.config_path is None or (self.demo and not self.config_path.exists()):
@@ -123,24 +147,33 @@ class DevicTuiApp(App[None]):
     async def on_unmount(self) -> None:
         await self.service.aclose()
 
-    def action_help(self) -> None:
-        """Every key of ours, as remapped by the config's keymap, with its binding id."""
-        keymap = self.settings.keymap
+    def applied_keys(self) -> list[tuple[str, str, str]]:
+        """Every key of ours as the keymap leaves it: (keys as shown, what it does, binding id)."""
+        bindings = BindingsMap(KEYED_BINDINGS)
+        bindings.apply_keymap(self.keymap)
+        keys_of: dict[str, list[str]] = {}
+        for key, found in bindings.key_to_bindings.items():
+            for binding in found:
+                if binding.id:
+                    keys_of.setdefault(binding.id, []).append(key)
         rows: list[tuple[str, str, str]] = []
-        for binding in (*BINDINGS, *Composer.BINDINGS, *TranscriptPane.BINDINGS):
-            if not isinstance(binding, Binding) or not binding.id:
-                continue
-            keys = keymap.get(binding.id, binding.key).split(",")
+        for binding in KEYED_BINDINGS:
+            assert binding.id
+            keys = keys_of.get(binding.id, [])
             shown = " / ".join(self.get_key_display(dataclasses.replace(binding, key=key)) for key in keys)
-            rows.append((shown, binding.description or binding.action, binding.id))
-        self.push_screen(HelpScreen(rows))
+            rows.append((shown or "(none)", binding.description or binding.action, binding.id))
+        return rows
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.applied_keys()))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, MainScreen):
-            for binding in BINDINGS:
-                if binding.action.startswith("screen.") and binding.id:
-                    action = getattr(screen, "action_" + binding.action.removeprefix("screen."))
-                    key = self.get_key_display(binding)
-                    yield SystemCommand(binding.description, f"{key} · {binding.id}", action)
+            shown = {binding_id: keys for keys, _, binding_id in self.applied_keys()}
+            for binding in SCREEN_BINDINGS:
+                action = getattr(screen, "action_" + binding.action)
+                yield SystemCommand(
+                    binding.description, f"{shown.get(binding.id or '', '')} · {binding.id}", action
+                )
         yield SystemCommand("Help", "Show every key (F1)", self.action_help)

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from devic_tui import locations
+from devic_tui.errors import DevicTuiError
 
 ServerKind = Literal["devic", "devs", "agent", "openai", "demo"]
 RequestShape = Literal["message", "messages", "legacy"]
@@ -34,7 +35,7 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(DevicTuiError):
     """The configuration cannot be used; the message names the file, the field and the problem."""
 
 
@@ -148,9 +149,18 @@ class Settings(BaseSettings):
     transcript_format: TranscriptFormat = "json"
     """How transcripts are written: json (fast, the default) or toml (easier to read by hand)."""
     keymap: dict[str, str] = Field(default_factory=dict)
-    """Key overrides by binding id, e.g. `{ "send" = "ctrl+s" }` (F1 lists the ids)."""
+    """Key overrides by binding id, e.g. `{ send = "ctrl+s", new-chat = "alt+n" }`; several keys
+    for one action are separated by commas. F1 lists every id with the key it has now."""
     show_sidebar: bool = True
     """Whether the sidebar is open at start."""
+    bell_on_answer: bool = False
+    """Ring the terminal bell when an answer finishes or fails in a chat you are not looking at
+    (a notification says so either way)."""
+
+    def keymap_by_id(self) -> dict[str, str]:
+        """The keymap with ids as F1 shows them: environment variables cannot hold "-", so
+        `DEVIC_TUI_KEYMAP__NEW_CHAT` means `new-chat`."""
+        return {name.replace("_", "-").lower(): keys for name, keys in self.keymap.items()}
 
     @classmethod
     def settings_customise_sources(

@@ -1,6 +1,8 @@
-"""The service layer under the UI and the command line (no Textual): the providers of the configured
-servers, the history store, what the sidebar lists, and the turns (`turn.py`) that send a message
-and record it as it happens.
+"""The service layer: the one door the UI and the command line go through (no Textual). It holds the
+providers of the configured servers and the history store, and offers what a person does with a
+chat: list servers and chats, open, start a turn with files (checked, then uploaded or inlined),
+rename, tag, archive, delete, duplicate, reset, export and search. Every method that touches the
+disk or the network is async and keeps blocking work off the event loop.
 
 Remote conversation ids (Devic chatUid, agent conversationId, Devs chatId) are
 kept on the conversation so it continues after a restart exactly where it was.
@@ -11,12 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
 from devic_tui.config import ServerConfig, Settings
+from devic_tui.files import write_private
 from devic_tui.models import AssistantInfo, Attachment, RemoteChat
 from devic_tui.providers.base import Provider, configured_assistants
 from devic_tui.providers.errors import (
@@ -25,12 +29,16 @@ from devic_tui.providers.errors import (
     ProviderTimeoutError,
 )
 from devic_tui.providers.registry import create_provider
-from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage, new_id, now
+from devic_tui.records import Conversation, ConversationSummary, StoredMessage, new_id, now
 from devic_tui.store.transcripts import TranscriptStore
-from devic_tui.turn import Turn
+from devic_tui.turn import ToolAnswerer, Turn
 
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
+    from devic_tui.records import SearchHit
+
+UploadProgress = Callable[[Attachment, int, int], None]
+"""Told (file, bytes sent, bytes in all) as each file goes out; first with 0 sent, before it starts."""
 
 SIDEBAR_CHATS = 500
 """Local chats listed per server in the sidebar and the chat finder (newest first); search and
@@ -65,6 +73,7 @@ class ChatService:
         self.store = store or TranscriptStore(locations.transcripts_dir(), settings.transcript_format)
         self._provider_factory = provider_factory
         self._providers: dict[str, Provider] = {}
+        self._told_read_only = False
 
     def provider(self, server_name: str) -> Provider:
         """The server's provider (created on first use); raises ProviderError for a refused URL."""
@@ -123,10 +132,13 @@ class ChatService:
             )
         return list(known.values())
 
-    def new_conversation(self, server: str, assistant: AssistantInfo) -> Conversation:
+    def new_conversation(
+        self, server: str, assistant: AssistantInfo, *, conversation_id: str | None = None
+    ) -> Conversation:
+        """A conversation not yet in history (it is saved with its first message)."""
         stamp = now()
         return Conversation(
-            id=new_id(),
+            id=conversation_id or new_id(),
             title="",
             server=server,
             assistant_id=assistant.id,
@@ -182,12 +194,13 @@ class ChatService:
         await asyncio.to_thread(self.store.save, copy)
         return copy
 
-    async def reset(self, conversation: Conversation) -> None:
+    async def reset(self, conversation: Conversation) -> Conversation | None:
         """Empty the chat on the server (where the API can) and locally; the old messages go to a
-        copy in history first, so nothing said is lost."""
+        copy in history first, so nothing said is lost. Returns that copy (None for an empty chat)."""
         provider = self.provider(conversation.server)
         if conversation.remote_id and provider.capabilities.reset:
             await provider.reset(conversation.remote_id)
+        kept: Conversation | None = None
         if conversation.messages:
             kept = conversation.model_copy(deep=True)
             kept.id = new_id()
@@ -197,6 +210,7 @@ class ChatService:
         conversation.messages.clear()
         conversation.updated_at = now()
         await asyncio.to_thread(self.store.save, conversation)
+        return kept
 
     async def check_files(self, server: str, paths: list[Path]) -> list[Attachment]:
         """Describe files to attach, refusing (FileRejectedError) what this server cannot take."""
@@ -229,8 +243,84 @@ class ChatService:
             conversation.remote_id = result.conversation_id
         return attachment.model_copy(update={"remote": result.file})
 
-    def send(
-        self, conversation: Conversation, text: str, attachments: list[Attachment] | None = None
+    async def start_turn(
+        self,
+        conversation: Conversation,
+        text: str,
+        files: list[Attachment],
+        *,
+        on_upload: UploadProgress | None = None,
+        answer_tool_call: ToolAnswerer | None = None,
     ) -> Turn:
-        """A turn ready to run; attachments come from `attach` (uploaded or to be inlined)."""
-        return Turn(self, conversation, text, attachments or [])
+        """A turn ready to run, its files uploaded (or checked for inlining) first; a file that
+        cannot go raises ProviderError and nothing is sent. Files already uploaded (a message sent
+        again) go as they are."""
+        ready: list[Attachment] = []
+        for attachment in files:
+            if attachment.remote is not None or attachment.inlined:
+                ready.append(attachment)
+                continue
+            if on_upload is not None:
+                on_upload(attachment, 0, attachment.size)
+            progress = (lambda sent, total, a=attachment: on_upload(a, sent, total)) if on_upload else None
+            ready.append(await self.attach(conversation, attachment, progress))
+        provider = self.provider(conversation.server)
+        return Turn(provider, self.store, conversation, text, ready, answer_tool_call=answer_tool_call)
+
+    # --- history -------------------------------------------------------------------------------
+
+    async def rename(self, conversation: Conversation, title: str) -> None:
+        await asyncio.to_thread(self.store.rename, conversation.id, title)
+        conversation.title = title
+
+    async def set_tags(self, conversation: Conversation, tags: list[str]) -> None:
+        await asyncio.to_thread(self.store.set_tags, conversation.id, tags)
+        conversation.tags = list(tags)
+
+    async def archive(self, conversation: Conversation) -> None:
+        await asyncio.to_thread(self.store.archive, conversation.id, True)
+        conversation.archived = True
+
+    async def delete(self, conversation: Conversation) -> None:
+        """To the trash folder (restorable); the server's copy, if any, is kept."""
+        await asyncio.to_thread(self.store.delete, conversation.id)
+
+    async def export(self, conversation: Conversation, path: Path) -> Path:
+        """Write the chat to `path`: JSON for a .json name, Markdown otherwise (readable by its
+        owner alone). Returns the path written."""
+        from devic_tui.store.export import to_json, to_markdown  # rarely used: not at start-up
+
+        target = await asyncio.to_thread(path.expanduser)
+        text = to_json(conversation) if target.suffix.lower() == ".json" else to_markdown(conversation)
+        await asyncio.to_thread(write_private, target, text.encode("utf-8"))
+        return target
+
+    async def search(
+        self,
+        text: str,
+        *,
+        server: str | None = None,
+        assistant_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[SearchHit]:
+        return await asyncio.to_thread(
+            self.store.search,
+            text,
+            server=server,
+            assistant_id=assistant_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
+    def history_notices(self) -> list[str]:
+        """What the history store has to say (quarantined files, a rebuilt index, read-only), once."""
+        notices = list(self.store.notices)
+        self.store.notices.clear()
+        reason = self.store.read_only_reason
+        if reason and not self._told_read_only:
+            self._told_read_only = True
+            notices.insert(0, reason)
+        return notices

@@ -2,7 +2,14 @@
 is sent and the answer as it streams (at most every `SAVE_INTERVAL` seconds, and at the end), so a
 crash loses at most the last second of an answer and never a sent message. A stop or a broken
 stream keeps the text so far, marked as such; a disk that refuses writes is said once and the
-conversation lives on in memory."""
+conversation lives on in memory.
+
+The answer's text lives once, in `Turn.answer.content`: whoever shows the turn (the app's chat view,
+the command line's writer) reads it from there, along with the turn's `phase`, `detail` and
+`notices`. When the assistant asks for input mid-answer (a tool call), the turn awaits the
+`ToolAnswerer` it was given (a form in the app) and goes on with the answers; without one, the
+request stays pending and the caller says so.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Literal
 
 from devic_tui.attachments import inline_files, read_for_inline
 from devic_tui.models import Attachment, HistoryMessage
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput
 from devic_tui.providers.errors import (
     AnswerTooLongError,
+    ConnectionFailedError,
     ProviderError,
     ProviderTimeoutError,
     StreamInterruptedError,
@@ -33,25 +41,36 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
-from devic_tui.store.records import Conversation, StoredMessage, new_id, now
+from devic_tui.records import Conversation, StoredMessage, new_id, now
 from devic_tui.store.transcripts import TranscriptError, TranscriptStore
-
-if TYPE_CHECKING:
-    from devic_tui.service import ChatService
 
 log = logging.getLogger("devic_tui.turn")
 SAVE_INTERVAL = 1.0
 _INTERRUPTED = (StreamInterruptedError, ProviderTimeoutError, AnswerTooLongError)
+
+ToolAnswerer = Callable[[ToolCallRequest], Awaitable[list[ToolOutput] | None]]
+"""Asks the person to answer a tool call; None means they declined (nothing is sent)."""
+Phase = Literal["waiting", "streaming", "asking", "done"]
+DECLINED = "The assistant asked for input; the form was cancelled and nothing was sent."
 
 
 class Turn:
     """One exchange: the user's message and the answer, recorded as they happen."""
 
     def __init__(
-        self, service: ChatService, conversation: Conversation, text: str, attachments: list[Attachment]
+        self,
+        provider: Provider,
+        store: TranscriptStore,
+        conversation: Conversation,
+        text: str,
+        attachments: list[Attachment],
+        *,
+        answer_tool_call: ToolAnswerer | None = None,
     ) -> None:
-        self.service = service
+        self.provider = provider
+        self.store = store
         self.conversation = conversation
+        self.answer_tool_call = answer_tool_call
         self.user = StoredMessage(
             id=new_id(),
             role="user",
@@ -68,10 +87,20 @@ class Turn:
         """Why the last save failed, while saving fails."""
         self._notices: list[Notice] = []
         self.pending_tool_call: ToolCallRequest | None = None
+        """A tool call nobody answered (no `answer_tool_call` was given)."""
+        self.phase: Phase = "waiting"
+        self.detail = "waiting for the server"
+        """What the server says it is doing while no text arrives."""
+        self.notices: list[str] = []
+        """Things to tell the person (not part of the answer), oldest first; readers take them."""
+        self.unreachable = False
+        """The send failed because the server could not be reached at all."""
+        self._begun = False
+        self._earlier: list[HistoryMessage] = []
 
-    @property
-    def store(self) -> TranscriptStore:
-        return self.service.store
+    def take_notices(self) -> list[str]:
+        notices, self.notices = self.notices, []
+        return notices
 
     def _history(self) -> list[HistoryMessage]:
         return [
@@ -108,19 +137,48 @@ class Turn:
         return notices
 
     async def events(self) -> AsyncIterator[SendEvent]:
-        """Send and yield the provider's events; the answer is recorded whatever happens."""
+        """Send and yield the provider's events, the tool-call exchange included; the answer is
+        recorded whatever happens, and `phase`, `detail` and `notices` follow along."""
+        try:
+            async for event in self._exchange():
+                self._observe(event)
+                yield event
+        finally:
+            self.phase = "done"
+
+    def _observe(self, event: SendEvent) -> None:
+        if isinstance(event, TextDelta):
+            self.phase = "streaming"
+        elif isinstance(event, Progress):
+            self.detail = f"server: {event.status}"
+        elif isinstance(event, Notice):
+            self.notices.append(event.text)
+        elif isinstance(event, ToolCallRequest):
+            self.phase, self.detail = "asking", "the assistant asks for input"
+        elif isinstance(event, StreamError) and isinstance(event.error, ConnectionFailedError):
+            self.unreachable = True
+
+    async def begin(self) -> None:
+        """Record the user's message (and the answer's place after it) before anything is sent;
+        `events()` does it first if it was not done."""
+        if self._begun:
+            return
+        self._begun = True
         conversation = self.conversation
-        history = self._history()
+        self._earlier = self._history()
         if not conversation.title:
             conversation.title = (
                 self.user.content.strip().splitlines()[0][:60] if self.user.content.strip() else "untitled"
             )
         conversation.messages.append(self.user)
         await self._save(self.user, final=True)
+        conversation.messages.append(self.answer)
+
+    async def _exchange(self) -> AsyncIterator[SendEvent]:
+        await self.begin()
+        conversation = self.conversation
         for notice in self._drain_notices():
             yield notice
-        conversation.messages.append(self.answer)
-        provider = self.service.provider(conversation.server)
         try:
             text = await self._text_to_send()
         except ProviderError as error:
@@ -132,33 +190,51 @@ class Turn:
             assistant_id=conversation.assistant_id,
             text=text,
             conversation_id=conversation.remote_id,
-            history=history,
+            history=self._earlier,
             attachments=[a for a in self.user.attachments if not a.inlined],
         )
-        async for event in self._record(provider, provider.send(request)):
+        async for event in self._record(self.provider.send(request)):
             yield event
+        while self.pending_tool_call is not None and self.answer_tool_call is not None:
+            outputs = await self._ask(self.pending_tool_call, self.answer_tool_call)
+            if outputs is None:
+                await self._decline()
+                return
+            async for event in self._submit(outputs):
+                yield event
 
-    async def answer_tool_call(self, outputs: list[ToolOutput]) -> AsyncIterator[SendEvent]:
+    async def _ask(self, request: ToolCallRequest, answerer: ToolAnswerer) -> list[ToolOutput] | None:
+        try:
+            return await answerer(request)
+        except asyncio.CancelledError:
+            self.pending_tool_call = None
+            self.answer.status = "stopped"
+            self.answer.error = "Stopped while the assistant waited for input; nothing was sent."
+            await asyncio.shield(self._save(self.answer, final=True))
+            raise
+
+    async def _submit(self, outputs: list[ToolOutput]) -> AsyncIterator[SendEvent]:
         """Send the person's answers to the pending tool call; the answer goes on in this turn."""
         pending = self.pending_tool_call
         assert pending is not None
         assert self.conversation.remote_id
         self.pending_tool_call = None
         self.answer.status = "streaming"
-        provider = self.service.provider(self.conversation.server)
-        stream = provider.submit_tool_outputs(
+        self.phase, self.detail = "waiting", "sending your answers"
+        stream = self.provider.submit_tool_outputs(
             self.conversation.assistant_id, self.conversation.remote_id, pending.system_message_id, outputs
         )
-        async for event in self._record(provider, stream):
+        async for event in self._record(stream):
             yield event
 
-    async def decline_tool_call(self) -> None:
+    async def _decline(self) -> None:
         """The person cancelled the form: nothing is sent, and the answer says so."""
         self.pending_tool_call = None
-        self.answer.error = "The assistant asked for input; the form was cancelled and nothing was sent."
+        self.answer.error = DECLINED
+        self.notices.append("Nothing was sent; the assistant's question stays unanswered.")
         await self._save(self.answer, final=True)
 
-    async def _record(self, provider: Provider, stream: AsyncIterator[SendEvent]) -> AsyncIterator[SendEvent]:
+    async def _record(self, stream: AsyncIterator[SendEvent]) -> AsyncIterator[SendEvent]:
         """Apply and pass on each event, saving as it goes; a stop or crash keeps the text so far."""
         try:
             async for event in stream:
@@ -171,7 +247,7 @@ class Turn:
         except (asyncio.CancelledError, GeneratorExit):
             self.answer.status = "stopped"
             self.answer.done_at = now()
-            await asyncio.shield(self._finish_stopped(provider))
+            await asyncio.shield(self._finish_stopped())
             raise
         finally:
             # Close the provider's stream now (its HTTP response with it), not whenever it is collected.
@@ -201,8 +277,9 @@ class Turn:
         texts = [await asyncio.to_thread(read_for_inline, a) for a in inlined]
         return inline_files(self.user.content, list(zip(inlined, texts, strict=True)))
 
-    async def _finish_stopped(self, provider: Provider) -> None:
+    async def _finish_stopped(self) -> None:
         await self._save(self.answer, final=True)
+        provider = self.provider
         if provider.capabilities.stop and self.conversation.remote_id:
             with contextlib.suppress(ProviderError):
                 await provider.stop(self.conversation.assistant_id, self.conversation.remote_id)

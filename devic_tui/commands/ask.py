@@ -34,15 +34,15 @@ from devic_tui.commands.output import (
     silence_stdout,
 )
 from devic_tui.commands.session import Session
-from devic_tui.models import AssistantInfo, Attachment
+from devic_tui.models import AssistantInfo
 from devic_tui.providers.base import Provider
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.events import Notice, SendEvent, StreamError, ToolCallRequest
-from devic_tui.store.records import Conversation
+from devic_tui.records import Conversation
 
 if TYPE_CHECKING:
-    from devic_tui.service import ChatService
     from devic_tui.store.transcripts import TranscriptStore
+    from devic_tui.turn import Turn
 
 
 def add_parser(commands: Any) -> None:
@@ -192,26 +192,19 @@ async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
                 # This run's emulator is new: chat ids from an earlier run cannot exist on it
                 # (demo-openai needs none: the history travels with each message).
                 conversation.remote_id = None
-            attachments: list[Attachment] = []
-            if args.attach:
-                checked = await service.check_files(server, args.attach)
-                attachments = [await service.attach(conversation, a) for a in checked]
+            checked = await service.check_files(server, args.attach) if args.attach else []
+            turn = await service.start_turn(conversation, text, checked)
         except ProviderError as problem:
             raise provider_failure(problem) from None
-        return await _stream(args, service, conversation, text, attachments)
+        return await _stream(args, turn)
     finally:
         await service.aclose()
         session.store_closed()
 
 
-async def _stream(
-    args: argparse.Namespace,
-    service: ChatService,
-    conversation: Conversation,
-    text: str,
-    attachments: list[Attachment],
-) -> int:
-    turn = service.send(conversation, text, attachments)
+async def _stream(args: argparse.Namespace, turn: Turn) -> int:
+    """Write the answer as it grows; without a form to fill in, a tool call is left unanswered."""
+    conversation = turn.conversation
     writer = AnswerWriter(sys.stdout, enabled=not args.json)
     problem: ProviderError | None = None
     tool_call: ToolCallRequest | None = None

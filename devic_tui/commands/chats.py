@@ -11,7 +11,7 @@ from devic_tui.commands.output import EXIT_OK, print_json, table, when
 from devic_tui.commands.session import Session
 
 if TYPE_CHECKING:
-    from devic_tui.store.index import SearchHit
+    from devic_tui.records import SearchHit
     from devic_tui.store.transcripts import TranscriptStore
 
 

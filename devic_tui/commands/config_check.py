@@ -113,7 +113,7 @@ async def _probe(provider: Provider, check: ServerCheck, seen: RecordingTranspor
 async def check_server(server: ServerConfig, *, demo: bool = False) -> ServerCheck:
     from devic_tui.providers.registry import create_provider
     from devic_tui.providers.retry import RetryPolicy
-    from devic_tui.tokens import resolve_token
+    from devic_tui.providers.tokens import resolve_token
 
     source = "built in (demo)" if demo else token_source(server)
     check = ServerCheck(server.name, server.kind, server.resolved_base_url, source)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_markdown
 from devic_tui.commands.session import Session
+from devic_tui.records import Conversation, ConversationSummary
 from devic_tui.redact import redact
-from devic_tui.store.records import Conversation, ConversationSummary
 
 if TYPE_CHECKING:
     from devic_tui.store.transcripts import TranscriptStore

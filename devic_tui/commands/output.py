@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from devic_tui.errors import DevicTuiError
 from devic_tui.providers.errors import (
     AuthError,
     FileRejectedError,
@@ -31,7 +32,7 @@ EXIT_INTERRUPTED = 130
 PROG = "devic-tui"
 
 
-class CliError(Exception):
+class CliError(DevicTuiError):
     """A failure to report as one line on standard error, ending the command with `code`."""
 
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:

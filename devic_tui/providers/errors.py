@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
+from devic_tui.errors import DevicTuiError
 from devic_tui.redact import redact
 
 _BODY_SNIPPET = 200
 
 
-class ProviderError(Exception):
+class ProviderError(DevicTuiError):
     """Base of every error a provider raises; `str()` is the message for a person."""
 
     #: Whether the draft/answer may be retried as is by the user.

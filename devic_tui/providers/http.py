@@ -29,8 +29,8 @@ from devic_tui.providers.errors import (
     error_from_response,
 )
 from devic_tui.providers.retry import RetryPolicy, next_delay, parse_retry_after
+from devic_tui.providers.tokens import resolve_token
 from devic_tui.providers.urls import is_loopback_host
-from devic_tui.tokens import resolve_token
 
 log = logging.getLogger("devic_tui.http")
 

@@ -1,26 +1,35 @@
 """The chat-management actions of the main screen (switch, search, rename, tag, archive, delete,
-duplicate, reset, export, retry, edit and resend, copy a code block), kept apart from the layout and
-streaming flows in `main.py`. Destructive ones ask first; each reports what it did."""
+duplicate, reset, export, retry, edit and resend, copy), kept apart from the layout and the opening
+and switching of chats in `main.py`. They act on the chat on screen through the service; destructive
+ones ask first; each says what it did. A failure (a disk that refuses a rename, a server that
+refuses a duplicate) ends the action's worker, and the app's one handler tells the person.
+
+The screen these are mixed into is known here only by the `ChatHost` protocol, so this module does
+not import the screen that imports it."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual import work
 from textual.command import SimpleCommand
 
-from devic_tui.providers.errors import ProviderError
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
+from devic_tui.screens.finder import FinderItem, open_chat_finder
 from devic_tui.screens.search import SearchChoice, SearchScreen
-from devic_tui.widgets.message_view import MessageView
-from devic_tui.widgets.sidebar import age
+from devic_tui.sidebar_model import ChatEntry, SidebarModel, age
 
 if TYPE_CHECKING:
-    from devic_tui.screens.main import MainScreen
+    from textual.app import App
+    from textual.notifications import SeverityLevel
+
+    from devic_tui.records import Conversation
+    from devic_tui.service import ChatService
+    from devic_tui.widgets.chat_view import ChatView
 
 _FENCE = re.compile(r"^(```|~~~)([^\n`]*)\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
@@ -30,76 +39,112 @@ def code_blocks(markdown: str) -> list[tuple[str, str]]:
     return [(m.group(2).strip(), m.group(3)) for m in _FENCE.finditer(markdown)]
 
 
-class ChatActions:
-    """Mixed into MainScreen; `self` is the screen."""
+class ChatHost(Protocol):
+    """What the actions need of the screen they are mixed into."""
 
-    def _screen(self) -> MainScreen:
+    service: ChatService
+    model: SidebarModel
+    current: ChatView | None
+
+    @property
+    def app(self) -> App[object]: ...
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None: ...
+
+    def open_conversation(self, conversation_id: str, message_id: str | None = None) -> object: ...
+
+    def import_remote_chat(self, server: str, assistant_id: str, remote_id: str, title: str) -> object: ...
+
+    def chat_changed(self, conversation: Conversation) -> None: ...
+
+    def forget_chat(self, conversation_id: str) -> None: ...
+
+    def action_new_chat(self) -> None: ...
+
+
+class ChatActions:
+    """Mixed into the main screen; `self` is a `ChatHost`."""
+
+    def _host(self) -> ChatHost:
         return self  # type: ignore[return-value]
 
+    def _saved_chat(self, what: str, *, idle: bool = False) -> ChatView | None:
+        """The chat on screen, if it has messages (and, for `idle`, no answer coming)."""
+        host = self._host()
+        view = host.current
+        if view is None or not view.conversation.messages:
+            host.notify(f"Nothing to {what}: this chat has no messages yet.", severity="warning")
+            return None
+        if idle and view.busy:
+            host.notify(f"Wait for the answer (or Esc) before you {what} this chat.", severity="warning")
+            return None
+        return view
+
     def action_switch_chat(self) -> None:
-        screen = self._screen()
-        commands: list[SimpleCommand] = []
-        for entry in screen._entries.values():
-            names = {a.id: a.name for a in entry.assistants}
-            for assistant_id, chats in entry.chats.items():
-                for chat in chats:
-                    where = f"{names.get(assistant_id, assistant_id)} · {entry.name}"
-                    cloud = "" if chat.conversation_id else " · on the server only"
-                    commands.append(
-                        SimpleCommand(
-                            chat.title or "(untitled)",
-                            lambda chat=chat: screen.open_chat_entry(chat),
-                            f"{where} · {age(chat.updated_at)}{cloud}",
-                        )
-                    )
-        if not commands:
-            screen.notify("No chats yet.")
+        host = self._host()
+        items: list[FinderItem] = []
+        for chat in host.model.all_chats():
+            assistant = host.model.assistant(chat.server, chat.assistant_id)
+            where = f"{assistant.name if assistant else chat.assistant_id} · {chat.server}"
+            cloud = "" if chat.conversation_id else " · on the server only"
+            opener = functools.partial(self._open_entry, chat)
+            title = chat.title
+            if chat.conversation_id:
+                if not title and host.model.is_unsaved(chat.conversation_id):
+                    title = "New chat"
+                if mark := host.model.mark(chat.conversation_id):
+                    title = f"{mark} {title}"
+            items.append(FinderItem(title, f"{where} · {age(chat.updated_at)}{cloud}", opener))
+        if not items:
+            host.notify("No chats yet.")
             return
-        screen.app.search_commands(commands, placeholder="Switch to a chat…")
+        open_chat_finder(host.app, items, placeholder="Switch to a chat…")
+
+    def _open_entry(self, chat: ChatEntry) -> None:
+        host = self._host()
+        if chat.conversation_id:
+            host.open_conversation(chat.conversation_id)
+        elif chat.remote_id:
+            host.import_remote_chat(chat.server, chat.assistant_id, chat.remote_id, chat.title)
 
     def action_search(self) -> None:
-        screen = self._screen()
-        screen.app.push_screen(SearchScreen(screen.service.store), self._search_chosen)
+        host = self._host()
+        host.app.push_screen(SearchScreen(host.service), self._search_chosen)
 
     def _search_chosen(self, choice: SearchChoice | None) -> None:
         if choice is not None:
-            self._screen().open_conversation(choice.conversation_id, choice.message_id)
+            self._host().open_conversation(choice.conversation_id, choice.message_id)
 
-    def _current(self, what: str) -> bool:
-        screen = self._screen()
-        conversation = screen.conversation
-        if conversation is None or not conversation.messages:
-            screen.notify(f"Nothing to {what}: this chat has no messages yet.", severity="warning")
-            return False
-        if screen.streaming:
-            screen.notify(f"Wait for the answer (or Esc) before you {what} this chat.", severity="warning")
-            return False
-        return True
-
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_rename_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("rename"):
+        host = self._host()
+        view = self._saved_chat("rename")
+        if view is None:
             return
-        assert conversation is not None
-        title = await screen.app.push_screen_wait(
+        conversation = view.conversation
+        title = await host.app.push_screen_wait(
             PromptScreen("Rename chat", "A new title for this chat:", value=conversation.title)
         )
         if not title:
             return
-        conversation.title = title
-        await asyncio.to_thread(screen.service.store.rename, conversation.id, title)
-        screen.chat_changed(conversation)
+        await host.service.rename(conversation, title)
+        host.chat_changed(conversation)
 
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_tag_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("tag"):
+        host = self._host()
+        view = self._saved_chat("tag")
+        if view is None:
             return
-        assert conversation is not None
-        answer = await screen.app.push_screen_wait(
+        conversation = view.conversation
+        answer = await host.app.push_screen_wait(
             PromptScreen(
                 "Tags", "Tags for this chat, separated by commas:", value=", ".join(conversation.tags)
             )
@@ -107,30 +152,29 @@ class ChatActions:
         if answer is None:
             return
         tags = [t.strip() for t in answer.split(",") if t.strip()]
-        conversation.tags = tags
-        await asyncio.to_thread(screen.service.store.set_tags, conversation.id, tags)
-        screen.notify(f"Tags: {', '.join(tags) or 'none'}")
+        await host.service.set_tags(conversation, tags)
+        host.notify(f"Tags: {', '.join(tags) or 'none'}")
 
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_archive_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("archive"):
+        host = self._host()
+        view = self._saved_chat("archive", idle=True)
+        if view is None:
             return
-        assert conversation is not None
-        await asyncio.to_thread(screen.service.store.archive, conversation.id, True)
-        screen.forget_chat(conversation.id)
-        screen.notify(f"Archived “{conversation.title}”. `devic-tui chats` still lists it with --all.")
-        screen.action_new_chat()
+        conversation = view.conversation
+        await host.service.archive(conversation)
+        host.notify(f"Archived “{conversation.title}”. `devic-tui chats` still lists it with --all.")
+        host.action_new_chat()
+        host.forget_chat(conversation.id)
 
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_delete_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("delete"):
+        host = self._host()
+        view = self._saved_chat("delete", idle=True)
+        if view is None:
             return
-        assert conversation is not None
-        sure = await screen.app.push_screen_wait(
+        conversation = view.conversation
+        sure = await host.app.push_screen_wait(
             ConfirmScreen(
                 "Delete chat",
                 f"Move “{conversation.title or 'untitled'}” to the trash?\n"
@@ -140,35 +184,29 @@ class ChatActions:
         )
         if not sure:
             return
-        await asyncio.to_thread(screen.service.store.delete, conversation.id)
-        screen.forget_chat(conversation.id)
-        screen.notify(f"Moved “{conversation.title}” to the trash.")
-        screen.action_new_chat()
+        await host.service.delete(conversation)
+        host.notify(f"Moved “{conversation.title}” to the trash.")
+        host.action_new_chat()
+        host.forget_chat(conversation.id)
 
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_duplicate_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("duplicate"):
+        host = self._host()
+        view = self._saved_chat("duplicate", idle=True)
+        if view is None:
             return
-        assert conversation is not None
-        try:
-            copy = await screen.service.duplicate(conversation)
-        except ProviderError as error:
-            screen.notify(str(error), title="Not duplicated", severity="error")
-            return
-        screen.chat_changed(copy)
-        screen.open_conversation(copy.id)
-        screen.notify(f"Opened the copy “{copy.title}”.")
+        copy = await host.service.duplicate(view.conversation)
+        host.chat_changed(copy)
+        host.open_conversation(copy.id)
+        host.notify(f"Opened the copy “{copy.title}”.")
 
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_reset_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("reset"):
+        host = self._host()
+        view = self._saved_chat("reset", idle=True)
+        if view is None:
             return
-        assert conversation is not None
-        sure = await screen.app.push_screen_wait(
+        sure = await host.app.push_screen_wait(
             ConfirmScreen(
                 "Reset chat",
                 "Empty this chat (on the server too, where it keeps one)?\n"
@@ -178,73 +216,55 @@ class ChatActions:
         )
         if not sure:
             return
-        try:
-            await screen.service.reset(conversation)
-        except ProviderError as error:
-            screen.notify(str(error), title="Not reset", severity="error")
-            return
-        await screen.pane.show([], empty_hint="This chat is empty again. Type below and press Enter.")
-        screen.load_servers()
+        kept = await host.service.reset(view.conversation)
+        if kept is not None:
+            host.chat_changed(kept)
+        await view.pane.show([], empty_hint="This chat is empty again. Type below and press Enter.")
+        host.chat_changed(view.conversation)
 
-    @work(group="chat-action")
+    @work(group="chat-action", exit_on_error=False)
     async def action_export_chat(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("export"):
+        host = self._host()
+        view = self._saved_chat("export")
+        if view is None:
             return
-        assert conversation is not None
+        conversation = view.conversation
         default = Path(os.getcwd()) / f"{_slug(conversation.title) or conversation.id}.md"
-        answer = await screen.app.push_screen_wait(
+        answer = await host.app.push_screen_wait(
             PromptScreen("Export chat", "Write it to (.md for Markdown, .json for JSON):", value=str(default))
         )
         if not answer:
             return
-        path = await asyncio.to_thread(Path(answer).expanduser)
-        from devic_tui.store.export import to_json, to_markdown  # rarely used: not at start-up
-
-        text = to_json(conversation) if path.suffix.lower() == ".json" else to_markdown(conversation)
-        try:
-            await asyncio.to_thread(path.write_text, text, "utf-8")
-        except OSError as error:
-            screen.notify(f"Cannot write {path}: {error.strerror}", severity="error")
-            return
-        screen.notify(f"Exported to {path}")
+        written = await host.service.export(conversation, Path(answer))
+        host.notify(f"Exported to {written}")
 
     def action_retry(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("retry in"):
-            return
-        assert conversation is not None
-        last_user = next((m for m in reversed(conversation.messages) if m.role == "user"), None)
-        if last_user is None:
-            return
-        screen.start_turn(last_user.content, list(last_user.attachments))
+        view = self._saved_chat("retry in")
+        if view is not None:
+            view.retry()
 
     def action_edit_last(self) -> None:
-        screen = self._screen()
-        conversation = screen.conversation
-        if not self._current("edit a message in"):
+        host = self._host()
+        view = self._saved_chat("edit a message in")
+        if view is not None and view.edit_last():
+            host.notify("Your last message is in the composer: edit it and press Enter to send it again.")
+
+    def action_copy_last(self) -> None:
+        host = self._host()
+        view = host.current
+        source = view.focused_or_last_answer() if view else None
+        if view is None or source is None:
+            host.notify("Nothing to copy yet.")
             return
-        assert conversation is not None
-        last_user = next((m for m in reversed(conversation.messages) if m.role == "user"), None)
-        if last_user is None:
-            return
-        screen.composer.load_text(last_user.content)
-        screen.composer.focus()
-        screen.notify("Your last message is in the composer: edit it and press Enter to send it again.")
+        self._copy(view.text_of(source))
 
     def action_copy_code(self) -> None:
-        screen = self._screen()
-        focused = screen.focused
-        views = screen.pane.views()
-        source = focused if isinstance(focused, MessageView) else None
-        if source is None:
-            answers = [v for v in views if v.data.role == "assistant"]
-            source = answers[-1] if answers else None
-        blocks = code_blocks(source.data.content) if source else []
+        host = self._host()
+        view = host.current
+        source = view.focused_or_last_answer() if view else None
+        blocks = code_blocks(view.text_of(source)) if view and source else []
         if not blocks:
-            screen.notify("No code block in that message.")
+            host.notify("No code block in that message.")
             return
         if len(blocks) == 1:
             self._copy(blocks[0][1])
@@ -257,12 +277,12 @@ class ChatActions:
             )
             for i, (lang, code) in enumerate(blocks, 1)
         ]
-        screen.app.search_commands(commands, placeholder="Copy which code block?")
+        host.app.search_commands(commands, placeholder="Copy which code block?")
 
     def _copy(self, text: str) -> None:
-        screen = self._screen()
-        screen.app.copy_to_clipboard(text)
-        screen.notify(f"Copied {len(text):,} characters.")
+        host = self._host()
+        host.app.copy_to_clipboard(text)
+        host.notify(f"Copied {len(text):,} characters.")
 
 
 def _slug(title: str) -> str:

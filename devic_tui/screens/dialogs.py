@@ -27,8 +27,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
     ]
 
     def __init__(self, title: str, text: str, *, yes: str = "Yes") -> None:
@@ -60,7 +60,7 @@ class PromptScreen(ModalScreen[str | None]):
     """Asks for one line of text; returns it (stripped), or None when cancelled."""
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="PromptScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-prompt")]
 
     def __init__(self, title: str, text: str, *, value: str = "", placeholder: str = "") -> None:
         super().__init__()
@@ -73,7 +73,17 @@ class PromptScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = self.dialog_title
             yield Static(self.text, classes="dialog-text", markup=False)
-            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Input(
+                value=self.value, placeholder=self.placeholder, select_on_focus=True, id="prompt-input"
+            )
+
+    def on_mount(self) -> None:
+        # Auto focus is skipped while the terminal window is unfocused, and a focus given back when
+        # the window regains it does not select; so focus and select here: typing replaces the old
+        # value, End or an arrow key keeps it.
+        field = self.query_one("#prompt-input", Input)
+        field.focus()
+        field.select_all()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -19,7 +19,7 @@ class HelpScreen(ModalScreen[None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     """
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="close-help")]
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
         super().__init__()

@@ -1,86 +1,115 @@
-"""The main screen: sidebar, transcript pane, composer and status line, and the chat flows that tie
-them to the service (open, new, send, stream, stop). Chat-management actions live in
-`chat_actions.py`."""
+"""The main screen: the sidebar, the open chats (one `ChatView` per conversation, one of them shown),
+the header and the footer. It opens, switches and lets go of chats, keeps the sidebar's model
+current from what the views tell it, asks the tool-call forms of chats that need them (when that
+chat is on screen), says when an answer ends in a chat not on screen, and remembers each chat's
+draft across runs. The chat-management actions (rename, delete, export…) are in `chat_actions.py`;
+every key that acts on a chat is a priority binding here, so it acts from the composer too and
+types nothing into it."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
+import functools
+from collections import OrderedDict
 from pathlib import Path
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
-from textual.worker import Worker
+from textual.widgets import Footer, Header, Static
 
 from devic_tui.attachments import human_size
 from devic_tui.config import ServerConfig
-from devic_tui.models import AssistantInfo, Attachment
-from devic_tui.providers.errors import ConnectionFailedError, ProviderError
-from devic_tui.providers.events import (
-    MessageBoundary,
-    Notice,
-    Progress,
-    SendEvent,
-    StreamError,
-    TextDelta,
-    ToolCallRequest,
-    UsageReport,
-)
+from devic_tui.errors import DevicTuiError
+from devic_tui.models import AssistantInfo
+from devic_tui.providers.base import ToolOutput
+from devic_tui.providers.events import ToolCallRequest
+from devic_tui.records import Conversation, now
 from devic_tui.screens.chat_actions import ChatActions
-from devic_tui.screens.presenters import insecure_http_warnings, message_data, server_entry
+from devic_tui.screens.presenters import insecure_http_warnings
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
-from devic_tui.service import ChatService
-from devic_tui.store.records import Conversation
-from devic_tui.text_safety import one_line
-from devic_tui.turn import Turn
-from devic_tui.ui_state import UiState, load_state, save_state
-from devic_tui.widgets.attachment_bar import AttachmentBar
-from devic_tui.widgets.composer import Composer
-from devic_tui.widgets.message_view import MessageView
-from devic_tui.widgets.sidebar import AssistantRef, ChatEntry, ServerEntry, Sidebar
-from devic_tui.widgets.status_bar import StatusBar
-from devic_tui.widgets.transcript import TranscriptPane
+from devic_tui.service import ChatService, ServerListing
+from devic_tui.sidebar_model import SidebarModel
+from devic_tui.text_safety import one_line, visible
+from devic_tui.ui_state import Draft, UiState, load_state, save_state
+from devic_tui.widgets.chat_view import ChatView
+from devic_tui.widgets.failures import HandsUpFailures
+from devic_tui.widgets.sidebar import Sidebar
 
-GIVE_WAY_SECONDS = 0.008
-"""How long a burst of stream events may hold the event loop before it gives way."""
 RETRY_SECONDS = 20.0
 """How often servers that could not be reached are tried again."""
 NARROW_WIDTH = 100
 """Below this many columns the sidebar starts folded away."""
+VIEWS_KEPT = 8
+"""Open chats kept ready (mounted) besides those with an answer coming; the least recently shown
+idle one is let go first (its draft is remembered)."""
+SAVE_DELAY = 0.5
+"""Drafts are written this long after the last change (and when the app closes)."""
 
 
-class MainScreen(ChatActions, Screen[None]):
+def _chat_key(key: str, action: str, description: str, binding_id: str, *, show: bool = False) -> Binding:
+    """A key acting on the chat on screen: a priority binding, so it acts before the focused
+    widget (the composer) could take the key, and types nothing."""
+    return Binding(key, action, description, id=binding_id, show=show, priority=True)
+
+
+SCREEN_BINDINGS: list[Binding] = [
+    _chat_key("ctrl+n", "new_chat", "New chat", "new-chat", show=True),
+    _chat_key("ctrl+l", "switch_chat", "Switch chat", "switch-chat", show=True),
+    _chat_key("ctrl+f", "search", "Search", "search", show=True),
+    _chat_key("ctrl+o", "attach_files", "Attach", "attach", show=True),
+    _chat_key("escape", "stop", "Take back queued messages, then stop the answer", "stop"),
+    _chat_key("ctrl+r", "retry", "Retry: send the last message again", "retry"),
+    _chat_key("ctrl+g", "edit_last", "Edit the last message", "edit-last"),
+    _chat_key("f8", "copy_last", "Copy", "copy", show=True),
+    _chat_key("f9", "copy_code", "Copy a code block", "copy-code"),
+    _chat_key("alt+r", "rename_chat", "Rename the chat", "rename-chat"),
+    _chat_key("alt+t", "tag_chat", "Tag the chat", "tag-chat"),
+    _chat_key("alt+a", "archive_chat", "Archive the chat", "archive-chat"),
+    _chat_key("alt+d", "delete_chat", "Delete the chat", "delete-chat"),
+    _chat_key("alt+u", "duplicate_chat", "Duplicate the chat", "duplicate-chat"),
+    _chat_key("alt+x", "reset_chat", "Reset the chat", "reset-chat"),
+    _chat_key("alt+e", "export_chat", "Export the chat", "export-chat"),
+    _chat_key("ctrl+b", "toggle_sidebar", "Show or hide the sidebar", "toggle-sidebar"),
+    _chat_key("f2", "focus_sidebar", "Focus the chat list", "focus-sidebar"),
+    _chat_key("f3", "focus_pane", "Focus the messages", "focus-pane"),
+    _chat_key("f4", "focus_composer", "Focus the composer", "focus-composer"),
+]
+
+
+class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
+
     def __init__(self, service: ChatService) -> None:
         super().__init__()
         self.service = service
-        self.conversation: Conversation | None = None
-        self._entries: dict[str, ServerEntry] = {}
-        self._turn_worker: Worker[None] | None = None
-        self._live_view: MessageView | None = None
-        self._last_folder = Path.cwd()
-        self._narrow = False
+        self.model = SidebarModel()
+        self.current: ChatView | None = None
+        """The chat on screen."""
+        self._views: OrderedDict[str, ChatView] = OrderedDict()
+        """Open chats by conversation id, least recently shown first."""
+        self.state = UiState()
         self.servers_loaded = False
         """Whether every server has answered (or failed to) at least once."""
-        self._told_read_only = False
         self._unreachable: set[str] = set()
         """Servers that could not be reached at the last listing: their chats are read-only."""
         self._retry_timer: Timer | None = None
+        self._save_timer: Timer | None = None
+        self._narrow = False
+        self._switched = asyncio.Event()
+        """Set (and replaced) at every switch of chat: what waits for a chat to be shown."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="body"):
-            yield Sidebar(id="sidebar")
-            with Vertical(id="main"):
-                yield TranscriptPane(id="transcript")
-                yield AttachmentBar(id="attachments")
-                yield Composer(id="composer")
-                yield StatusBar(id="status")
+            yield Sidebar(self.model, id="sidebar")
+            with Container(id="chats"):
+                yield Static("Loading servers…", id="chats-hint", classes="empty-hint", markup=False)
         yield Footer()
 
     @property
@@ -88,49 +117,29 @@ class MainScreen(ChatActions, Screen[None]):
         return self.query_one(Sidebar)
 
     @property
-    def pane(self) -> TranscriptPane:
-        return self.query_one(TranscriptPane)
+    def last_folder(self) -> Path:
+        return Path(self.state.last_folder) if self.state.last_folder else Path.cwd()
 
     @property
-    def composer(self) -> Composer:
-        return self.query_one(Composer)
+    def unreachable(self) -> frozenset[str]:
+        """Servers that could not be reached at the last listing (their chats are read-only)."""
+        return frozenset(self._unreachable)
 
-    @property
-    def attachment_bar(self) -> AttachmentBar:
-        return self.query_one(AttachmentBar)
+    def open_views(self) -> list[ChatView]:
+        return list(self._views.values())
 
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
+    def view_of(self, conversation_id: str) -> ChatView | None:
+        return self._views.get(conversation_id)
 
-    @property
-    def streaming(self) -> bool:
-        return self._turn_worker is not None and self._turn_worker.is_running
-
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.sidebar.set_class(not self.service.settings.show_sidebar, "-hidden")
-        await self.pane.show([], empty_hint="Loading servers…")
-        self.composer.focus()
         self.load_servers()
-        self.run_worker(self._remember_state(), group="state")
         for warning in insecure_http_warnings(self.service.settings.enabled_servers()):
             self.notify(warning, title="Unencrypted", severity="warning", timeout=12)
 
-    async def _remember_state(self) -> None:
-        state = await asyncio.to_thread(load_state)
-        if state.last_folder:
-            folder = Path(state.last_folder)
-            if await asyncio.to_thread(folder.is_dir):
-                self._last_folder = folder
-
-    def show_store_notices(self) -> None:
-        store = self.service.store
-        if store.read_only_reason and not self._told_read_only:
-            self._told_read_only = True
-            self.notify(store.read_only_reason, title="History", severity="warning", timeout=12)
-        for notice in store.notices:
-            self.notify(notice, title="History", severity="warning", timeout=12)
-        store.notices.clear()
+    async def on_unmount(self) -> None:
+        self._remember_drafts()
+        await asyncio.to_thread(save_state, self.state)
 
     def on_resize(self, event: events.Resize) -> None:
         # A narrow terminal folds the sidebar away (Ctrl+B brings it back); the messages need the room.
@@ -139,40 +148,53 @@ class MainScreen(ChatActions, Screen[None]):
             self._narrow = narrow
             self.sidebar.set_class(narrow or not self.service.settings.show_sidebar, "-hidden")
 
-    @work(exclusive=True, group="servers")
+    def _say(self, hint: str) -> None:
+        """A line in place of a chat (no server configured, none reachable…)."""
+        self.query_one("#chats-hint", Static).update(visible(hint))
+
+    # --- servers ---------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="servers", exit_on_error=False)
     async def load_servers(self) -> None:
         servers = self.service.settings.enabled_servers()
         if not servers:
-            await self.pane.show(
-                [],
-                empty_hint="No servers configured. Run `devic-tui config init`, or try `devic-tui --demo`.",
-            )
+            self._say("No servers configured. Run `devic-tui config init`, or try `devic-tui --demo`.")
             return
-        if not self._entries:
+        if not self.model.servers():
             # The sidebar at once from what is known locally; each server then fills in its own
             # part as it answers, so one slow or unreachable server holds up nothing else.
-            local = await asyncio.gather(*(self.service.local_listing(s) for s in servers))
-            self._entries = {listing.server.name: server_entry(listing) for listing in local}
-            self.sidebar.set_servers(list(self._entries.values()))
-            self.show_store_notices()  # the first listing is when the store checks its files
+            local, self.state = await asyncio.gather(
+                asyncio.gather(*(self.service.local_listing(s) for s in servers)),
+                asyncio.to_thread(load_state),
+            )
+            for listing in local:
+                self.model.set_listing(listing)
+            self._show_history_notices()  # the first listing is when the store checks its files
+            self._mark_drafts()
+            await self._reopen_last_chat()
+            self.sidebar.redraw()
         unreachable: set[str] = set()
         for answered in asyncio.as_completed([self.service.listing(s) for s in servers]):
-            listing = await answered
-            self._entries[listing.server.name] = server_entry(listing)
-            if not listing.reachable:
-                unreachable.add(listing.server.name)
-            self.sidebar.set_servers(list(self._entries.values()))
+            answer: ServerListing = await answered
+            self.model.set_listing(answer)
+            if not answer.reachable:
+                unreachable.add(answer.server.name)
+            self.sidebar.redraw()
         self._unreachable = unreachable
         self.servers_loaded = True
-        if self.conversation is None:
+        if self.current is None:
             self._start_default_chat(servers)
         self._sync_offline()
-        self.show_store_notices()
+        self._show_history_notices()
+
+    def _show_history_notices(self) -> None:
+        for notice in self.service.history_notices():
+            self.notify(notice, title="History", severity="warning", timeout=12)
 
     def _sync_offline(self) -> None:
         """Chats of unreachable servers are read-only, and those servers are tried again."""
-        conversation = self.conversation
-        self.composer.set_offline(conversation is not None and conversation.server in self._unreachable)
+        for view in self._views.values():
+            view.set_offline(view.conversation.server in self._unreachable)
         if self._unreachable and self._retry_timer is None:
             self._retry_timer = self.set_interval(RETRY_SECONDS, self.load_servers)
         elif not self._unreachable and self._retry_timer is not None:
@@ -180,296 +202,318 @@ class MainScreen(ChatActions, Screen[None]):
             self._retry_timer = None
 
     def _start_default_chat(self, servers: list[ServerConfig]) -> None:
-        for server in servers:
-            entry = self._entries.get(server.name)
-            if entry and entry.assistants:
-                self.start_new_chat(server.name, entry.assistants[0])
-                return
-        self.run_worker(self.pane.show([], empty_hint="No assistants found on the configured servers."))
+        found = self.model.default_assistant()
+        if found is None:
+            self._say("No assistants found on the configured servers.")
+            return
+        self.start_new_chat(*found)
 
-    def start_new_chat(self, server: str, assistant: AssistantInfo) -> None:
-        self.conversation = self.service.new_conversation(server, assistant)
-        self._live_view = None
-        self._update_titles()
-        hint = (
-            f"New chat with {assistant.name} on {server}."
-            + (f"\n{assistant.description}" if assistant.description else "")
+    # --- opening and switching -------------------------------------------------------------------
+
+    def _new_view(self, conversation: Conversation) -> ChatView:
+        offline = conversation.server in self._unreachable
+        view = ChatView(self.service, conversation, hint=self._hint(conversation), offline=offline)
+        view.answer_tool_call = functools.partial(self._ask_tool_form, view)
+        return view
+
+    def _hint(self, conversation: Conversation) -> str:
+        assistant = self.model.assistant(conversation.server, conversation.assistant_id)
+        description = assistant.description if assistant else ""
+        name = conversation.assistant_name or conversation.assistant_id
+        return (
+            f"New chat with {name} on {conversation.server}."
+            + (f"\n{description}" if description else "")
             + "\n\nType below and press Enter."
         )
-        self.run_worker(self.pane.show([], empty_hint=hint), group="pane")
-        self.sidebar.mark_open(None)
 
-    def _update_titles(self) -> None:
-        conversation = self.conversation
-        if conversation is None:
-            return
-        self._sync_offline()
-        self.title = one_line(conversation.title) or "New chat"
-        self.sub_title = one_line(f"{conversation.assistant_name} · {conversation.server}")
+    async def show_conversation(
+        self, conversation: Conversation, message_id: str | None = None, *, focus_composer: bool = False
+    ) -> ChatView:
+        """Show a conversation, opening a view for it if it has none."""
+        view = self._views.get(conversation.id)
+        if view is None:
+            view = self._new_view(conversation)
+            self._views[conversation.id] = view
+            await self.query_one("#chats", Container).mount(view)
+            draft = self.state.drafts.get(conversation.id)
+            if draft is not None:
+                await view.restore_draft(draft.text, draft.attachments)
+        self._show(view)
+        if focus_composer:
+            view.composer.focus()
+        if message_id is not None:
+            await view.focus_message(message_id)
+        await self._let_go_of_idle_views()
+        return view
 
-    @on(Sidebar.AssistantSelected)
-    def on_assistant_selected(self, event: Sidebar.AssistantSelected) -> None:
-        self.start_new_chat(event.server, event.assistant)
-        self.composer.focus()
-
-    @on(Sidebar.ChatSelected)
-    def on_chat_selected(self, event: Sidebar.ChatSelected) -> None:
-        self.open_chat_entry(event.chat)
-
-    def open_chat_entry(self, chat: ChatEntry) -> None:
-        if chat.conversation_id:
-            self.open_conversation(chat.conversation_id)
-        elif chat.remote_id:
-            self.import_remote_chat(chat)
-
-    @work(exclusive=True, group="open")
-    async def import_remote_chat(self, chat: ChatEntry) -> None:
-        entry = self._entries.get(chat.server)
-        assistant = next((a for a in entry.assistants if a.id == chat.assistant_id), None) if entry else None
-        if assistant is None or chat.remote_id is None:
-            return
-        self.status.say(f"reading “{chat.title}” from {chat.server}…")
-        try:
-            conversation = await self.service.import_remote_chat(chat.server, assistant, chat.remote_id)
-        except ProviderError as error:
-            self.notify(str(error), title="Cannot open the server's chat", severity="error", timeout=8)
-            self.status.say("")
-            return
-        self.status.say(f"imported “{conversation.title}” into local history")
-        self.chat_changed(conversation)
-        await self._show_conversation(conversation)
-
-    @work(exclusive=True, group="open")
-    async def open_conversation(self, conversation_id: str, message_id: str | None = None) -> None:
-        try:
-            conversation = await self.service.open(conversation_id)
-        except Exception as error:  # the store reports unreadable files with readable messages
-            self.notify(str(error), severity="error")
-            return
-        await self._show_conversation(conversation, message_id)
-
-    async def _show_conversation(self, conversation: Conversation, message_id: str | None = None) -> None:
-        self.conversation = conversation
-        self._live_view = None
+    def _show(self, view: ChatView) -> None:
+        previous = self.current
+        focus_composer = previous is None or self.focused is None or previous in self.focused.ancestors
+        if previous is not None and previous is not view:
+            previous.set_active(False)
+            self._forget_if_empty_new_chat(previous)
+        self.query_one("#chats-hint", Static).display = False
+        self.current = view
+        self._views.move_to_end(view.conversation.id)
+        view.set_active(True)
+        self.model.chat_changed(view.conversation.summary())
+        self.model.set_open(view.conversation.id)
+        self.state.open_chat = view.conversation.id
         self._update_titles()
-        await self.pane.show(
-            [message_data(m, conversation.assistant_name) for m in conversation.messages],
-            empty_hint="This chat has no messages yet.",
-            focus_id=message_id,
-        )
-        self.sidebar.mark_open(conversation.id)
-        entry = self._entries.get(conversation.server)
-        if entry is not None and entry.error:
-            self.status.say(f"{conversation.server} is unreachable: reading offline")
+        self.sidebar.redraw()
+        if focus_composer:
+            view.composer.focus()
+        self._switched.set()
+        self._switched = asyncio.Event()
+
+    def _forget_if_empty_new_chat(self, view: ChatView) -> None:
+        """A new chat left with nothing written in it is not kept anywhere."""
+        if view.conversation.messages or view.busy or view.draft_text.strip() or view.draft_files:
+            return
+        self._views.pop(view.conversation.id, None)
+        self.model.forget(view.conversation.id)
+        self.run_worker(self._remove(view), group="views")
+
+    async def _remove(self, view: ChatView) -> None:
+        await view.remove()
+
+    async def _let_go_of_idle_views(self) -> None:
+        idle = [v for v in self._views.values() if v is not self.current and not v.busy]
+        for view in idle[: max(0, len(idle) - VIEWS_KEPT)]:
+            self._remember_draft(view)
+            self._views.pop(view.conversation.id, None)
+            await view.remove()
+
+    def start_new_chat(self, server: str, assistant: AssistantInfo) -> None:
+        conversation = self.service.new_conversation(server, assistant)
+        shown = self.show_conversation(conversation, focus_composer=True)
+        self.run_worker(shown, group="open", exit_on_error=False)
+
+    @work(group="open", exit_on_error=False)
+    async def open_conversation(self, conversation_id: str, message_id: str | None = None) -> None:
+        """Show a conversation from history (already open: just switch to it)."""
+        view = self._views.get(conversation_id)
+        if view is not None:
+            await self.show_conversation(view.conversation, message_id)
+            return
+        conversation = await self.service.open(conversation_id)
+        await self.show_conversation(conversation, message_id)
+
+    async def _reopen_last_chat(self) -> None:
+        """The chat open when the app last closed, with its draft, if it can still be found."""
+        wanted = self.state.open_chat
+        if not wanted:
+            return
+        try:
+            conversation = await self.service.open(wanted)
+        except DevicTuiError:
+            draft = self.state.drafts.get(wanted)
+            if draft is None:
+                return
+            assistant = self.model.assistant(draft.server, draft.assistant_id) or AssistantInfo(
+                id=draft.assistant_id, name=draft.assistant_name or draft.assistant_id
+            )
+            conversation = self.service.new_conversation(draft.server, assistant, conversation_id=wanted)
+        if conversation.server in {s.name for s in self.service.settings.enabled_servers()}:
+            await self.show_conversation(conversation)
+
+    @work(exclusive=True, group="open", exit_on_error=False)
+    async def import_remote_chat(self, server: str, assistant_id: str, remote_id: str, title: str) -> None:
+        assistant = self.model.assistant(server, assistant_id)
+        if assistant is None:
+            return
+        self.notify(f"Reading “{one_line(title)}” from {server}…", timeout=4)
+        conversation = await self.service.import_remote_chat(server, assistant, remote_id)
+        await self.show_conversation(conversation)
 
     def chat_changed(self, conversation: Conversation) -> None:
         """Show a new or changed chat (title, time) in the sidebar and the header."""
-        entry = self._entries.get(conversation.server)
-        if entry is not None:
-            chats = entry.chats.setdefault(conversation.assistant_id, [])
-            chats[:] = [
-                c
-                for c in chats
-                if c.conversation_id != conversation.id
-                and not (conversation.remote_id and c.remote_id == conversation.remote_id)
-            ]
-            chats.append(
-                ChatEntry(
-                    server=conversation.server,
-                    assistant_id=conversation.assistant_id,
-                    title=conversation.title,
-                    updated_at=conversation.updated_at,
-                    conversation_id=conversation.id,
-                    remote_id=conversation.remote_id,
-                )
-            )
-            self.sidebar.set_servers(list(self._entries.values()))
-        if self.conversation is conversation:
+        self.model.chat_changed(conversation.summary())
+        self.sidebar.redraw()
+        if self.current is not None and self.current.conversation is conversation:
             self._update_titles()
-            self.sidebar.mark_open(conversation.id)
 
     def forget_chat(self, conversation_id: str) -> None:
-        for entry in self._entries.values():
-            for chats in entry.chats.values():
-                chats[:] = [c for c in chats if c.conversation_id != conversation_id]
-        self.sidebar.set_servers(list(self._entries.values()))
+        """A chat is gone (deleted, archived): its view and its sidebar entry go too."""
+        view = self._views.pop(conversation_id, None)
+        self.model.forget(conversation_id)
+        self.state.keep_draft(conversation_id, None)
+        if view is not None:
+            if view is self.current:
+                self.current = None
+            self.run_worker(self._remove(view), group="views")
+        self.sidebar.redraw()
 
-    @on(Composer.Submitted)
-    def on_submitted(self, event: Composer.Submitted) -> None:
-        text = event.text.strip()
-        if text:
-            self.start_turn(text, list(self.attachment_bar.attachments), from_composer=True)
-
-    def start_turn(self, text: str, files: list[Attachment], *, from_composer: bool = False) -> None:
-        if self.conversation is not None and self.conversation.server in self._unreachable:
-            self.notify(
-                f"{self.conversation.server} cannot be reached; your message stays in the composer. "
-                "Trying the server again…",
-                severity="warning",
-            )
-            self.load_servers()
+    def _update_titles(self) -> None:
+        view = self.current
+        if view is None:
             return
-        if self.streaming:
-            self.notify("An answer is still coming; Esc stops it.", severity="warning")
-            return
-        if self.conversation is None:
-            self.notify("Pick an assistant in the sidebar first.", severity="warning")
-            return
-        self._turn_worker = self.send_message(self.conversation, text, files, from_composer)
+        conversation = view.conversation
+        self.title = one_line(conversation.title) or "New chat"
+        elsewhere = self.model.live_count(excluding=conversation.id)
+        coming = f" · {elsewhere} answer{'s' if elsewhere != 1 else ''} coming elsewhere" if elsewhere else ""
+        self.sub_title = one_line(f"{conversation.assistant_name} · {conversation.server}") + coming
 
-    @work(group="turn")
-    async def send_message(
-        self, conversation: Conversation, text: str, files: list[Attachment], from_composer: bool
-    ) -> None:
-        """Upload or prepare the attachments, then run the turn; a failed upload keeps the draft."""
-        ready: list[Attachment] = []
-        bar = self.attachment_bar
-        try:
-            for attachment in files:
-                if attachment.remote is not None or attachment.inlined:
-                    ready.append(attachment)  # already uploaded or checked (a retried message)
-                    continue
-                self.status.say(f"uploading {attachment.name} ({human_size(attachment.size)})")
-                ready.append(await self.service.attach(conversation, attachment, bar.show_progress))
-        except ProviderError as error:
-            self.notify(f"{error}\nThe message and its attachments are kept.", severity="error", timeout=10)
-            self.status.end("failed", f"upload of {attachment.name} failed")
-            return
-        finally:
-            bar.hide_progress()
-        if from_composer:
-            self.composer.clear()
-            await bar.clear_all()
-        await self.run_turn(self.service.send(conversation, text, ready))
+    @on(Sidebar.AssistantSelected)
+    def _assistant_selected(self, event: Sidebar.AssistantSelected) -> None:
+        self.start_new_chat(event.server, event.assistant)
 
-    def action_attach_files(self) -> None:
-        conversation = self.conversation
-        if conversation is None:
-            self.notify("Pick an assistant first.", severity="warning")
-            return
-        provider = self.service.provider(conversation.server)
-        caps = provider.capabilities
-        if caps.upload and caps.max_upload_bytes:
-            note = f"{conversation.server} takes uploads up to {human_size(caps.max_upload_bytes)}."
-        elif caps.upload:
-            note = f"{conversation.server} takes uploads."
-        else:
-            note = (
-                f"{conversation.server} has no file upload: text files are sent inside the message, "
-                "binary files are refused."
-            )
-        self.app.push_screen(UploadScreen(self._last_folder, note), self._files_chosen)
+    @on(Sidebar.ChatSelected)
+    def _chat_selected(self, event: Sidebar.ChatSelected) -> None:
+        chat = event.chat
+        if chat.conversation_id:
+            self.open_conversation(chat.conversation_id)
+        elif chat.remote_id:
+            self.import_remote_chat(chat.server, chat.assistant_id, chat.remote_id, chat.title)
 
-    def _files_chosen(self, paths: list[Path] | None) -> None:
-        if paths:
-            self._last_folder = paths[-1].parent
-            self.check_and_add(paths)
-            state = UiState(last_folder=str(self._last_folder))
-            self.run_worker(asyncio.to_thread(save_state, state), group="state")
+    # --- what the chats say ----------------------------------------------------------------------
 
-    @work(group="attach")
-    async def check_and_add(self, paths: list[Path]) -> None:
-        conversation = self.conversation
-        if conversation is None:
-            return
-        for path in paths:
-            try:
-                [attachment] = await self.service.check_files(conversation.server, [path])
-            except ProviderError as error:
-                self.notify(str(error), title="Not attached", severity="error", timeout=8)
-                continue
-            await self.attachment_bar.add(attachment)
-
-    async def run_turn(self, turn: Turn) -> None:
-        name = turn.conversation.assistant_name
-        pane = self.pane
-        await pane.add(message_data(turn.user, name))
-        view = await pane.add(message_data(turn.answer, name))
-        self._live_view = view
-        await view.begin_stream()
-        self.composer.set_busy(True)
-        self.status.begin()
+    @on(ChatView.TurnStarted)
+    def _turn_started(self, event: ChatView.TurnStarted) -> None:
+        conversation = event.view.conversation
+        self.model.chat_changed(conversation.summary())
+        self.model.set_live(conversation.id, True)
+        self._remember_draft(event.view)
         self._update_titles()
+        self.sidebar.redraw()
+
+    @on(ChatView.TurnEnded)
+    def _turn_ended(self, event: ChatView.TurnEnded) -> None:
+        view = event.view
+        conversation = view.conversation
+        self.model.chat_changed(conversation.summary())
+        self.model.set_live(conversation.id, False)
+        if view is not self.current:
+            self.model.mark_unread(conversation.id)
+            title = one_line(conversation.title) or "a chat"
+            if event.status == "complete":
+                self.notify(f"The answer in “{title}” is ready.", title="Answer")
+            elif event.status != "stopped":
+                said = f": {event.error}" if event.error else ""
+                self.notify(
+                    f"The answer in “{title}” {event.status}{said}", title="Answer", severity="warning"
+                )
+            if self.service.settings.bell_on_answer:
+                self.app.bell()
+        self._update_titles()
+        self.sidebar.redraw()
+
+    @on(ChatView.ServerUnreachable)
+    def _server_unreachable(self, event: ChatView.ServerUnreachable) -> None:
+        self._unreachable.add(event.view.conversation.server)
+        self._sync_offline()
+        self.load_servers()
+
+    @on(ChatView.DraftChanged)
+    def _draft_changed(self, event: ChatView.DraftChanged) -> None:
+        view = event.view
+        had = bool(self.model.mark(view.conversation.id))
+        self.model.set_draft(view.conversation.id, bool(view.draft_text.strip() or view.draft_files))
+        if had != bool(self.model.mark(view.conversation.id)):
+            self.sidebar.redraw()
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self._save_drafts)
+
+    def _remember_draft(self, view: ChatView) -> None:
+        conversation = view.conversation
+        draft = Draft(
+            text=view.draft_text,
+            attachments=view.draft_files,
+            server=conversation.server,
+            assistant_id=conversation.assistant_id,
+            assistant_name=conversation.assistant_name,
+            saved_at=now(),
+        )
+        self.state.keep_draft(conversation.id, draft)
+
+    def _remember_drafts(self) -> None:
+        for view in self._views.values():
+            self._remember_draft(view)
+
+    def _mark_drafts(self) -> None:
+        for conversation_id, draft in self.state.drafts.items():
+            if not draft.empty:
+                self.model.set_draft(conversation_id, True)
+
+    def _save_drafts(self) -> None:
+        self._save_timer = None
+        self._remember_drafts()
+        state = self.state.model_copy(deep=True)
+        self.run_worker(asyncio.to_thread(save_state, state), group="state", exclusive=True)
+
+    def remember_folder(self, folder: Path) -> None:
+        self.state.last_folder = str(folder)
+        self._save_drafts()
+
+    # --- tool-call forms -------------------------------------------------------------------------
+
+    async def _ask_tool_form(self, view: ChatView, request: ToolCallRequest) -> list[ToolOutput] | None:
+        """Ask the person to answer a chat's tool call, once that chat is on screen."""
+        conversation_id = view.conversation.id
+        self.model.set_asking(conversation_id, True)
+        self.sidebar.redraw()
         try:
-            await self._show_events(view, turn.events())
-            while turn.pending_tool_call is not None:
-                outputs = await self.app.push_screen_wait(ToolFormScreen(turn.pending_tool_call))
-                if outputs is None:
-                    await turn.decline_tool_call()
-                    self.notify("Nothing was sent; the assistant's question stays unanswered.")
-                    break
-                self.status.begin("sending your answers")
-                await self._show_events(view, turn.answer_tool_call(outputs))
+            if self.current is not view:
+                title = one_line(view.conversation.title) or "A chat"
+                self.notify(f"“{title}” asks for input: open it to answer.", title="Input needed")
+            while self.current is not view or self.app.screen is not self:
+                if self.current is view:
+                    await asyncio.sleep(0.1)  # another dialog is open: ask when it closes
+                else:
+                    await self._switched.wait()
+            answered: asyncio.Future[list[ToolOutput] | None] = asyncio.get_running_loop().create_future()
+            self.app.push_screen(ToolFormScreen(request), answered.set_result)
+            return await answered
         finally:
-            await self._finish_turn(view, turn)
+            self.model.set_asking(conversation_id, False)
+            self.sidebar.redraw()
 
-    async def _show_events(self, view: MessageView, events: AsyncIterator[SendEvent]) -> None:
-        """Show a turn's events as they come. When they come faster than they can be shown (a
-        fast server, a burst after a stall), the loop still gives way every few milliseconds, so
-        frames, key presses and the Markdown flush keep their turn; text is only ever appended."""
-        status = self.status
-        given_way = time.perf_counter()
-        async for event in events:
-            self._show_event(view, status, event)
-            if time.perf_counter() - given_way > GIVE_WAY_SECONDS:
-                await asyncio.sleep(0)
-                given_way = time.perf_counter()
+    # --- the actions that go to the chat on screen ------------------------------------------------
 
-    def _show_event(self, view: MessageView, status: StatusBar, event: SendEvent) -> None:
-        live = view is self._live_view and view.is_attached
-        if isinstance(event, TextDelta):
-            if live:
-                view.write(event.text)
-                status.progress(view.streamed_chars)
-        elif isinstance(event, MessageBoundary):
-            if live and view.streamed_chars:
-                view.write("\n\n")
-        elif isinstance(event, Progress):
-            status.progress(view.streamed_chars, f"server: {event.status}")
-        elif isinstance(event, UsageReport):
-            status.set_usage(event.usage)
-        elif isinstance(event, Notice):
-            self.notify(event.text, severity="warning", timeout=10)
-        elif isinstance(event, ToolCallRequest):
-            status.progress(view.streamed_chars, "the assistant asks for input")
-        elif isinstance(event, StreamError):
-            self.notify(str(event.error), severity="error", timeout=8)
-            if isinstance(event.error, ConnectionFailedError) and self.conversation is not None:
-                self._unreachable.add(self.conversation.server)
-                self._sync_offline()
-
-    async def _finish_turn(self, view: MessageView, turn: Turn) -> None:
-        answer = turn.answer
-        if answer.status == "streaming":
-            answer.status = "stopped"
-        view.data = message_data(answer, turn.conversation.assistant_name)
-        if not self.query(TranscriptPane):
-            return  # the app is closing: the answer is saved (marked stopped), nothing to show
-        self.pane.replace(view.data)
-        if view.is_attached:
-            await view.end_stream()
-        self.composer.set_busy(False)
-        state = {"complete": "done"}.get(answer.status, answer.status)
-        self.status.end(state, answer.error or "")
-        self.chat_changed(turn.conversation)
-        if answer.status == "failed" and not answer.content and not self.composer.text.strip():
-            # Nothing came back: give the words back for editing (they are also in the history).
-            self.composer.load_text(turn.user.content)
-
-    def action_stop(self) -> None:
-        if self.streaming and self._turn_worker is not None:
-            self._turn_worker.cancel()
+    async def action_stop(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        if await view.take_back_queue():
+            self.notify("The queued messages are back in the composer.")
+        elif view.stop():
             self.notify("Stopped; the text so far is kept.")
 
     def action_new_chat(self) -> None:
-        conversation = self.conversation
-        entry = self._entries.get(conversation.server) if conversation else None
-        if conversation is None or entry is None:
+        view = self.current
+        if view is None:
             return
-        assistant = next((a for a in entry.assistants if a.id == conversation.assistant_id), None)
-        if assistant is not None:
-            self.start_new_chat(conversation.server, assistant)
-            self.composer.focus()
+        conversation = view.conversation
+        assistant = self.model.assistant(conversation.server, conversation.assistant_id) or AssistantInfo(
+            id=conversation.assistant_id, name=conversation.assistant_name or conversation.assistant_id
+        )
+        self.start_new_chat(conversation.server, assistant)
+
+    def action_attach_files(self) -> None:
+        view = self.current
+        if view is None:
+            self.notify("Pick an assistant first.", severity="warning")
+            return
+        server = view.conversation.server
+        caps = self.service.provider(server).capabilities
+        if caps.upload and caps.max_upload_bytes:
+            note = f"{server} takes uploads up to {human_size(caps.max_upload_bytes)}."
+        elif caps.upload:
+            note = f"{server} takes uploads."
+        else:
+            note = (
+                f"{server} has no file upload: text files are sent inside the message, "
+                "binary files are refused."
+            )
+        self.app.push_screen(
+            UploadScreen(self.last_folder, note), functools.partial(self._files_chosen, view)
+        )
+
+    def _files_chosen(self, view: ChatView, paths: list[Path] | None) -> None:
+        if paths:
+            self.remember_folder(paths[-1].parent)
+            self.run_worker(view.add_files(paths), group="attach", exit_on_error=False)
 
     def action_toggle_sidebar(self) -> None:
         self.sidebar.toggle_class("-hidden")
@@ -479,25 +523,11 @@ class MainScreen(ChatActions, Screen[None]):
         self.sidebar.chat_tree.focus()
 
     def action_focus_pane(self) -> None:
-        views = self.pane.views()
-        (views[-1] if views else self.pane).focus()
+        if self.current is None:
+            return
+        views = self.current.pane.views()
+        (views[-1] if views else self.current.pane).focus()
 
     def action_focus_composer(self) -> None:
-        self.composer.focus()
-
-    def action_copy_last(self) -> None:
-        focused = self.focused
-        if isinstance(focused, MessageView):
-            text = focused.data.content
-        else:
-            answers = [v for v in self.pane.views() if v.data.role == "assistant"]
-            if not answers:
-                self.notify("Nothing to copy yet.")
-                return
-            text = answers[-1].data.content
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {len(text):,} characters.")
-
-    def selected_assistant(self) -> AssistantRef | None:
-        node = self.sidebar.chat_tree.cursor_node
-        return node.data if node is not None and isinstance(node.data, AssistantRef) else None
+        if self.current is not None:
+            self.current.composer.focus()

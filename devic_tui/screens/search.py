@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,8 +18,10 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from devic_tui.search_query import parse_search
-from devic_tui.store.index import SearchHit
-from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.service import ChatService
+
+if TYPE_CHECKING:
+    from devic_tui.records import SearchHit
 from devic_tui.text_safety import one_line
 
 RESULT_LIMIT = 100
@@ -51,13 +54,13 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
     #search-results { height: 1fr; border: none; }
     """
     BINDINGS = [
-        Binding("escape", "cancel", "Close", id="search.close"),
-        Binding("down", "focus_results", "Results", show=False, id="search.results"),
+        Binding("escape", "cancel", "Close", id="close-search"),
+        Binding("down", "focus_results", "Results", show=False, id="search-results"),
     ]
 
-    def __init__(self, store: TranscriptStore, query: str = "") -> None:
+    def __init__(self, service: ChatService, query: str = "") -> None:
         super().__init__()
-        self.store = store
+        self.service = service
         self.initial = query
         self.hits: list[SearchHit] = []
 
@@ -98,8 +101,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
             info.update("; ".join(query.problems) or "Type to search; ↓ to the results, Enter opens.")
             return
         try:
-            hits = await asyncio.to_thread(
-                self.store.search,
+            hits = await self.service.search(
                 query.text,
                 server=query.server,
                 assistant_id=query.assistant,

@@ -1,14 +1,20 @@
 """The tool-call form: when an assistant asks for input through a tool call (Devs' `tool.call`, Devic's
 pending tool calls), one field per requested input; submitting returns the answers, cancelling
-returns None (and nothing is sent)."""
+returns None (and nothing is sent).
+
+Keyboard-first: it opens on the first field, Enter moves to the next field and submits from the last
+one (a choice in a last Select or Checkbox moves to Submit instead), Ctrl+S submits, Esc cancels."""
 
 from __future__ import annotations
 
 import json
 
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
@@ -53,9 +59,11 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
     #tool-buttons { height: 3; align-horizontal: right; margin-top: 1; }
     """
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="tool.cancel"),
-        Binding("ctrl+s", "submit", "Submit", id="tool.submit"),
+        Binding("escape", "cancel", "Cancel", id="cancel-form"),
+        Binding("ctrl+s", "submit", "Submit", id="submit-form"),
     ]
+    # Not the default "*": that would focus the scrolling form itself, not its first field.
+    AUTO_FOCUS = ".tool-field"
 
     def __init__(self, request: ToolCallRequest) -> None:
         super().__init__()
@@ -80,11 +88,44 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
     def _input_for(self, index: int, field: ToolField) -> Widget:
         widget_id = f"tool-{index}-{field.name}"
         if field.type == "boolean":
-            return Checkbox(field.label or field.name, id=widget_id)
+            # Labels and choices come from the server: literal text, never markup.
+            label = Content(one_line(field.label or field.name))
+            return Checkbox(label, id=widget_id, classes="tool-field")
         if field.type == "choice" and field.choices:
-            return Select([(choice, choice) for choice in field.choices], id=widget_id)
+            options = [(Text(one_line(choice)), choice) for choice in field.choices]
+            return Select(options, id=widget_id, classes="tool-field")
         restrict = r"-?[0-9]*\.?[0-9]*" if field.type == "number" else None
-        return Input(id=widget_id, restrict=restrict)
+        return Input(id=widget_id, restrict=restrict, classes="tool-field")
+
+    def _fields(self) -> list[Widget]:
+        """The answer widgets, in the order they are shown."""
+        return list(self.query(".tool-field").results(Widget))
+
+    def on_mount(self) -> None:
+        # AUTO_FOCUS does nothing while the terminal window is not focused (an answer may end with
+        # a tool call while the person looks elsewhere), so focus the first field here as well.
+        if fields := self._fields():
+            fields[0].focus()
+
+    @on(Input.Submitted)
+    def _next_or_submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        fields = self._fields()
+        if event.input not in fields:
+            return
+        position = fields.index(event.input)
+        if position == len(fields) - 1:
+            self.action_submit()
+        else:
+            fields[position + 1].focus()
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _chosen(self, event: Select.Changed | Checkbox.Changed) -> None:
+        fields = self._fields()
+        # Only a choice the person made (the field has focus), not a value set from code.
+        if fields and event.control is fields[-1] and event.control.has_focus_within:
+            self.query_one("#tool-submit", Button).focus()
 
     def _value(self, index: int, field: ToolField) -> str:
         widget = self.query_one(f"#tool-{index}-{field.name}")

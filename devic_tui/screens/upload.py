@@ -70,9 +70,9 @@ class UploadScreen(ModalScreen[list[Path] | None]):
     #upload-buttons { height: 3; align-horizontal: right; }
     """
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="upload.cancel"),
-        Binding("ctrl+s", "attach", "Attach chosen", id="upload.attach"),
-        Binding("delete", "remove", "Remove chosen", id="upload.remove", show=False),
+        Binding("escape", "cancel", "Cancel", id="cancel-upload"),
+        Binding("ctrl+s", "attach", "Attach chosen", id="attach-chosen"),
+        Binding("delete", "remove", "Remove chosen", id="remove-chosen", show=False),
     ]
 
     def __init__(self, start: Path, note: str) -> None:

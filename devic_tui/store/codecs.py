@@ -25,7 +25,8 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import ValidationError
 
-from devic_tui.store.records import SCHEMA_VERSION, Conversation, StoredMessage
+from devic_tui.errors import DevicTuiError
+from devic_tui.records import SCHEMA_VERSION, Conversation, StoredMessage
 
 Format = Literal["json", "toml"]
 FORMATS: tuple[Format, ...] = ("json", "toml")
@@ -35,7 +36,7 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PEEK = re.compile(rb'^\s*\{?\s*"?schema_version"?\s*[:=]\s*(\d+)')
 
 
-class TranscriptError(Exception):
+class TranscriptError(DevicTuiError):
     """A transcript cannot be read or written; the message says which file and why."""
 
 

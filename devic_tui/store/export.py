@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from devic_tui.models import AssistantInfo, Attachment, RemoteChatDetail
+from devic_tui.records import SCHEMA_VERSION, Conversation, StoredMessage
 from devic_tui.store import codecs
 from devic_tui.store.codecs import EXPORT_KIND, TranscriptError
-from devic_tui.store.records import SCHEMA_VERSION, Conversation, StoredMessage
 
 if TYPE_CHECKING:
     from devic_tui.store.transcripts import TranscriptStore

@@ -15,12 +15,12 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from devic_tui.store.records import Conversation, ConversationSummary, StoredMessage
+from devic_tui.records import Conversation, ConversationSummary, SearchHit, StoredMessage
 
 INDEX_VERSION = 2
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
@@ -53,22 +53,6 @@ class Stamp:
 
     snapshot: FileState = None
     journal: FileState = None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One message that matches a search, with a snippet and where its matches are in the snippet."""
-
-    conversation_id: str
-    message_id: str
-    title: str
-    server: str
-    assistant_id: str
-    role: str
-    created_at: datetime
-    snippet: str
-    highlights: list[tuple[int, int]] = field(default_factory=list)
-    """(start, end) character spans within `snippet`."""
 
 
 def fts_query(text: str) -> str:

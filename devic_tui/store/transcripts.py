@@ -30,6 +30,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from devic_tui.records import SCHEMA_VERSION, Conversation, ConversationSummary, SearchHit, StoredMessage
 from devic_tui.store import codecs
 from devic_tui.store.codecs import (
     FORMATS,
@@ -41,8 +42,7 @@ from devic_tui.store.codecs import (
     journal_name,
     snapshot_name,
 )
-from devic_tui.store.index import SearchHit, SearchIndex, Stamp
-from devic_tui.store.records import SCHEMA_VERSION, Conversation, ConversationSummary, StoredMessage
+from devic_tui.store.index import SearchIndex, Stamp
 
 if sys.platform != "win32":
     import fcntl

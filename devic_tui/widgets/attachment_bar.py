@@ -16,7 +16,9 @@ from devic_tui.models import Attachment
 
 
 class AttachmentChip(Button):
-    BINDINGS = [Binding("delete,backspace", "press", "Remove", show=False, id="chip.remove")]
+    BINDINGS = [
+        Binding("delete,backspace", "press", "Remove the attachment", show=False, id="remove-attachment")
+    ]
 
     def __init__(self, attachment: Attachment) -> None:
         super().__init__(f"📎 {attachment.name} · {human_size(attachment.size)} ✕", compact=True)
@@ -37,8 +39,8 @@ class AttachmentBar(Horizontal):
     class Changed(Message):
         attachments: list[Attachment]
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.attachments: list[Attachment] = []
 
     def compose(self) -> ComposeResult:
@@ -55,6 +57,12 @@ class AttachmentBar(Horizontal):
         self.attachments.clear()
         await self.query(AttachmentChip).remove()
         self._changed()
+
+    async def take_all(self) -> list[Attachment]:
+        """Empty the bar, returning what it held (the files go with a message being sent)."""
+        taken = list(self.attachments)
+        await self.clear_all()
+        return taken
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         if isinstance(event.button, AttachmentChip):

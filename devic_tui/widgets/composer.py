@@ -1,47 +1,71 @@
 """The composer: a multi-line TextArea where Enter sends and Ctrl+J or Alt+Enter insert a newline
-(Shift+Enter cannot be told apart from Enter in most terminals)."""
+(Shift+Enter cannot be told apart from Enter in most terminals). Both are bindings with ids, so a
+keymap can move them; sending is a priority binding, so the TextArea never turns it into a newline
+first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+IDLE_HINT = "Enter send · Ctrl+J newline"
+
 
 class Composer(TextArea):
     BINDINGS = [
-        Binding("ctrl+j", "newline", "Newline", id="composer.newline"),
-        Binding("alt+enter", "newline", "Newline", show=False, id="composer.newline-alt"),
+        Binding("enter", "send", "Send the message", id="send", show=False, priority=True),
+        Binding("ctrl+j,alt+enter", "newline", "New line in the message", show=False, id="newline"),
     ]
 
     @dataclass
     class Submitted(Message):
-        """The person pressed Enter to send what they wrote."""
+        """The person asked to send what they wrote."""
 
         composer: Composer
         text: str
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False, compact=True)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(
+            id=id,
+            classes=classes,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            compact=True,
+        )
         self.border_title = "Message"
-        self.border_subtitle = "Enter send · Ctrl+J newline"
+        self.border_subtitle = IDLE_HINT
+        self._queued = 0
 
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted(self, self.text))
-            return
-        await super()._on_key(event)
+    def action_send(self) -> None:
+        # A priority binding runs as soon as the app reads the key, while keys typed just before
+        # it may still wait in this widget's queue: send once they are in.
+        self.call_later(self._send)
+
+    def _send(self) -> None:
+        self.post_message(self.Submitted(self, self.text))
 
     def action_newline(self) -> None:
         self.insert("\n")
 
-    def set_busy(self, busy: bool) -> None:
-        """Look disabled while an answer streams, yet stay editable for the next message."""
+    def set_text(self, text: str) -> None:
+        """Replace what is written, with the cursor at the end (ready to go on typing)."""
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
+    def give_back(self, text: str) -> None:
+        """Words that were not sent come back: before what is being written now, if anything."""
+        if not text.strip():
+            return
+        current = self.text
+        self.set_text(f"{text}\n\n{current}" if current.strip() else text)
+
+    def set_busy(self, busy: bool, queued: int = 0) -> None:
+        """Look busy while an answer streams, yet stay editable: Enter then queues."""
+        self._queued = queued
         self.set_class(busy, "-busy")
         self._subtitle()
 
@@ -52,8 +76,9 @@ class Composer(TextArea):
 
     def _subtitle(self) -> None:
         if self.has_class("-busy"):
-            self.border_subtitle = "answering… Esc stops"
+            queued = f" · {self._queued} queued" if self._queued else ""
+            self.border_subtitle = f"answering…{queued} · Enter queues · Esc stops"
         elif self.has_class("-offline"):
             self.border_subtitle = "server unreachable: read-only, retrying"
         else:
-            self.border_subtitle = "Enter send · Ctrl+J newline"
+            self.border_subtitle = IDLE_HINT

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable
 
 from markdown_it import MarkdownIt
 from rich.console import Console, RenderableType
@@ -182,16 +183,22 @@ class BlockDocument(_CachedVisual):
 
 
 class StreamingMarkdown(Vertical):
-    """The answer being written: sealed segments of finished blocks, then the open tail."""
+    """The answer being written: sealed segments of finished blocks, then the open tail.
+
+    It reads the text from its source (the turn's record of the answer: the one copy of the text)
+    when poked, at most once per frame, taking only what was added since the last look. Text is
+    only ever appended while an answer streams; whether the final text is still what was read
+    (a server may send the whole answer again at the end) is told by a running checksum, so no
+    second copy of the text is kept here."""
 
     DEFAULT_CSS = """
     StreamingMarkdown { height: auto; }
     StreamingMarkdown > .md-segment, StreamingMarkdown > .md-tail { height: auto; }
     """
 
-    def __init__(self, *, classes: str | None = None) -> None:
+    def __init__(self, source: Callable[[], str], *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
-        self._pending: list[str] = []
+        self._source = source
         self._open = ""
         self._parser = markdown_parser()
         self._timer: Timer | None = None
@@ -203,9 +210,14 @@ class StreamingMarkdown(Vertical):
         self.document = BlockDocument()
         """Every sealed block, in order: becomes the finished message's body."""
         self.received_chars = 0
-        """How much text was appended so far."""
-        self.rendered_chars = 0
-        """How much of it the last flush put on screen."""
+        """How much of the source's text was read so far (and is on screen after the flush)."""
+        self._checksum = 0
+
+    def reads(self, text: str) -> bool:
+        """Whether `text` is exactly what this widget read and rendered."""
+        return len(text) == self.received_chars and zlib.crc32(text.encode("utf-8", "surrogatepass")) == (
+            self._checksum
+        )
 
     @property
     def block_count(self) -> int:
@@ -214,19 +226,23 @@ class StreamingMarkdown(Vertical):
     def compose(self) -> ComposeResult:
         yield self._tail
 
-    def append(self, fragment: str) -> None:
-        """Add text; the screen catches up on the next frame."""
-        self._pending.append(fragment)
-        self.received_chars += len(fragment)
+    def poke(self) -> None:
+        """The source has more text: the screen catches up on the next frame."""
         if self._timer is None:
             self._timer = self.set_timer(FRAME_SECONDS, self._flush)
 
+    def _take_new_text(self) -> str:
+        text = self._source()
+        new = text[self.received_chars :]
+        self.received_chars = len(text)
+        self._checksum = zlib.crc32(new.encode("utf-8", "surrogatepass"), self._checksum)
+        return new
+
     async def _flush(self) -> None:
         self._timer = None
-        self.rendered_chars = self.received_chars
-        if self._pending:
-            self._open += "".join(self._pending).replace("\r\n", "\n").replace("\r", "\n")
-            self._pending.clear()
+        new = self._take_new_text()
+        if new:
+            self._open += new.replace("\r\n", "\n").replace("\r", "\n")
         finished, self._open = split_blocks(self._open, self._parser)
         if finished:
             await self._seal(finished)

@@ -2,13 +2,15 @@
 
 A finished message is one cheap widget (a Static holding Rich's Markdown renderable): the research in
 shared/research/STREAMING.md shows every mounted widget costs on every frame, and a Textual Markdown
-widget is ~80 widgets per 4 KB. The answer being written streams into a `StreamingMarkdown` (one
-widget per finished block); when it ends it becomes the cheap single-widget form. Text from servers
-is never read as markup: user text is shown literally and answers only as Markdown.
+widget is ~80 widgets per 4 KB. The answer being written streams into a `StreamingMarkdown` that
+reads the turn's record of the answer (its `source`); when it ends it becomes the cheap
+single-widget form. Text from servers is never read as markup: user text is shown literally and
+answers only as Markdown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,21 +69,24 @@ def body_renderable(data: MessageData) -> Text | CachedMarkdown:
 
 
 class MessageView(Vertical, can_focus=True):
-    """A message; focusable so the person can move between messages and copy one."""
+    """A message; focusable so the person can move between messages and copy one. Given a
+    `source`, it is the answer being written and streams from it until `end_stream`."""
 
-    def __init__(self, data: MessageData) -> None:
+    def __init__(self, data: MessageData, *, source: Callable[[], str] | None = None) -> None:
         super().__init__(classes=f"message -{data.role}")
         self.data = data
-        self._stream: StreamingMarkdown | None = None
-        self._streamed: list[str] = []
-        self.streamed_chars = 0
+        self._stream = StreamingMarkdown(source, classes="message-body-stream") if source else None
 
     def compose(self) -> ComposeResult:
         yield Static(header_content(self.data), classes="message-header")
         if self.data.attachments:
             names = "  ".join(f"📎 {one_line(name)}" for name in self.data.attachments)
             yield Static(Text(names), classes="message-attachments")
-        yield Static(body_renderable(self.data), classes="message-body")
+        body = Static(body_renderable(self.data), classes="message-body")
+        if self._stream is not None:
+            body.display = False
+            yield self._stream
+        yield body
         if self.data.error:
             yield Static(self._error_text(), classes="message-error")
 
@@ -106,40 +111,35 @@ class MessageView(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_class(self.data.status in ("stopped", "interrupted", "failed"), "-partial")
-
-    async def begin_stream(self) -> None:
-        """Swap the body for a streaming Markdown widget."""
-        body = self.query_one(".message-body", Static)
-        self._stream = StreamingMarkdown(classes="message-body-stream")
-        await self.mount(self._stream, before=body)
-        body.display = False
-        if self.data.content:
-            self.write(self.data.content)
-
-    def write(self, fragment: str) -> None:
-        """More of the answer; `data` gets the whole text when the stream ends (`end_stream`)."""
-        self._streamed.append(fragment)
-        self.streamed_chars += len(fragment)
         if self._stream is not None:
-            self._stream.append(fragment)
+            self._stream.poke()
 
     @property
-    def streamed_text(self) -> str:
-        return "".join(self._streamed)
+    def streaming(self) -> bool:
+        return self._stream is not None
 
-    async def end_stream(self) -> None:
-        """Show the final text as one widget. When it is what streamed, the blocks already
-        rendered are reused as they are (the same lines a whole render gives, at no cost)."""
+    @property
+    def streamed_chars(self) -> int:
+        """How much of the answer being written is on screen."""
+        return self._stream.received_chars if self._stream is not None else len(self.data.content)
+
+    def catch_up(self) -> None:
+        """The answer grew: show the new text on the next frame."""
+        if self._stream is not None:
+            self._stream.poke()
+
+    async def end_stream(self, data: MessageData) -> None:
+        """Show the finished answer as one widget. When its text is what streamed, the blocks
+        already rendered are reused as they are (the same lines a whole render gives, at no cost)."""
+        self.data = data
         body = self.query_one(".message-body", Static)
         if self._stream is not None:
             document = await self._stream.finish()
-            same = self.streamed_text == self.data.content
-            body.update(document if same else body_renderable(self.data))
+            same = self._stream.reads(data.content)
+            body.update(document if same else body_renderable(data))
             body.display = True
             await self._stream.remove()
             self._stream = None
         else:
-            body.update(body_renderable(self.data))
-            body.display = True
-        self._streamed = []
+            body.update(body_renderable(data))
         self.refresh_view()

@@ -14,8 +14,8 @@ from devic_tui.text_safety import one_line
 
 
 class StatusBar(Static):
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id, markup=False)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes, markup=False)
         self._state = "ready"
         self._detail = ""
         self._chars = 0

@@ -4,9 +4,12 @@ scrolled up to read (Textual's anchor), with keyboard movement between messages.
 A long conversation is not mounted whole: every mounted widget costs on every frame
 (shared/research/STREAMING.md), so the pane keeps all messages as data and mounts a window of them,
 growing it upward when the person reaches the top, and jumping it to either end with Home/End.
+The answer being written (at most one per pane) streams from its source whichever window shows it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -21,18 +24,20 @@ WINDOW = 16
 
 class TranscriptPane(VerticalScroll):
     BINDINGS = [
-        Binding("up,k", "previous_message", "Previous", show=False, id="pane.previous"),
-        Binding("down,j", "next_message", "Next", show=False, id="pane.next"),
-        Binding("home,g", "jump_top", "Top", show=False, id="pane.top"),
-        Binding("end,G", "jump_bottom", "Bottom", show=False, id="pane.bottom"),
+        Binding("up,k", "previous_message", "Previous message", show=False, id="previous-message"),
+        Binding("down,j", "next_message", "Next message", show=False, id="next-message"),
+        Binding("home,g", "jump_top", "First message", show=False, id="first-message"),
+        Binding("end,G", "jump_bottom", "Last message", show=False, id="last-message"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.messages: list[MessageData] = []
         self._first = 0
         """Index in `messages` of the first mounted message."""
         self._growing = False
+        self._live: tuple[str, Callable[[], str]] | None = None
+        """The answer being written: its message id, and where its text is read from."""
 
     def on_mount(self) -> None:
         self.anchor()
@@ -65,26 +70,40 @@ class TranscriptPane(VerticalScroll):
         self._first = start
         with self.app.batch_update():
             await self.remove_children()
-            await self.mount_all([MessageView(data) for data in self.messages[start:end]])
+            await self.mount_all([self._view(data) for data in self.messages[start:end]])
 
-    async def add(self, data: MessageData) -> MessageView:
-        """Append a new message at the bottom (the window first returns there if it had moved)."""
+    def _view(self, data: MessageData) -> MessageView:
+        live = self._live
+        return MessageView(data, source=live[1] if live and live[0] == data.id else None)
+
+    async def add(self, data: MessageData, *, source: Callable[[], str] | None = None) -> MessageView:
+        """Append a new message at the bottom (the window first returns there if it had moved);
+        with a `source`, it is the answer being written, streamed from there."""
         for hint in self.query(".empty-hint"):
             await hint.remove()
         views = self.views()
         if views and views[-1].data.id != self.messages[-1].id:
             await self._mount_window(max(0, len(self.messages) - WINDOW), len(self.messages))
         self.messages.append(data)
-        view = MessageView(data)
+        if source is not None:
+            self._live = (data.id, source)
+        view = self._view(data)
         await self.mount(view)
         return view
 
-    def replace(self, data: MessageData) -> None:
-        """Keep the pane's record of a message current after its view was given new data."""
+    def live_view(self) -> MessageView | None:
+        """The view of the answer being written, when it is mounted."""
+        return self.view_for(self._live[0]) if self._live else None
+
+    async def end_live(self, data: MessageData) -> None:
+        """The answer being written is finished: `data` is what it ended as."""
+        view = self.live_view()
+        self._live = None
         for index, message in enumerate(self.messages):
             if message.id == data.id:
                 self.messages[index] = data
-                return
+        if view is not None:
+            await view.end_stream(data)
 
     def views(self) -> list[MessageView]:
         return list(self.query(MessageView))
@@ -109,7 +128,7 @@ class TranscriptPane(VerticalScroll):
         try:
             start = max(0, self._first - WINDOW)
             first_view = self.views()[0] if self.views() else None
-            new_views = [MessageView(data) for data in self.messages[start : self._first]]
+            new_views = [self._view(data) for data in self.messages[start : self._first]]
             await self.mount_all(new_views, before=first_view)
             self._first = start
             if first_view is not None:

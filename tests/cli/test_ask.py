@@ -17,7 +17,7 @@ import tomli_w
 
 from devic_tui import locations
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.store.records import Conversation
+from devic_tui.records import Conversation
 from devic_tui.store.transcripts import TranscriptStore
 from tests.cli.conftest import Result, agent_server, cli_env
 

@@ -114,7 +114,7 @@ async def test_a_token_command_output_is_never_written(
     service = ChatService(Settings(servers=[good, refused]), store=store)
     for name in ("cmd", "cmd-bad"):
         conversation = service.new_conversation(name, AssistantInfo(id="echo", name="echo"))
-        turn = service.send(conversation, "hello")
+        turn = await service.start_turn(conversation, "hello", [])
         async for _ in turn.events():
             pass
         assert turn.answer.status == ("complete" if name == "cmd" else "failed"), turn.answer
@@ -175,7 +175,8 @@ async def test_the_app_says_why_a_refused_server_is_missing_and_warns_for_an_opt
     app = make_app(servers=[refused, opted])
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await settle(pilot)
-        far = screen._entries["far"]
+        far = screen.model.entry("far")
+        assert far is not None
         assert far.error
         assert "plain http://" in far.error
         assert "allow_insecure_http" in far.error

@@ -19,12 +19,12 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import AssistantConfig, ServerConfig
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
-from devic_tui.models import AssistantInfo, Attachment
+from devic_tui.models import Attachment
+from devic_tui.records import Conversation, StoredMessage
 from devic_tui.screens.main import MainScreen
-from devic_tui.store.records import Conversation, StoredMessage
 from devic_tui.store.transcripts import TranscriptStore
 from tests.hardening.conftest import screen_segments, screen_text
-from tests.ui.conftest import send, settle
+from tests.ui.conftest import current, pick, send, settle
 
 # Each piece on its own paragraph, so a quoting answer keeps it on one line and it stays findable.
 ANSI = [
@@ -68,23 +68,17 @@ def segments_with(app: DevicTuiApp, text: str) -> list[Segment]:
     return [s for line in screen_segments(app) for s in line if text in s.text]
 
 
-def pick(screen: MainScreen, server: str, assistant: str) -> None:
-    entry = screen._entries[server]
-    info = next(a for a in entry.assistants if a.id == assistant)
-    screen.start_new_chat(server, info)
-
-
 async def test_echoed_hostile_text_shows_literally_and_is_stored_exactly(
     make_app: Callable[..., DevicTuiApp],
 ) -> None:
     app = make_app()
     async with app.run_test(size=(160, 60)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, HOSTILE)
         screen = await settle(pilot)
         await pilot.pause(0.2)
-        views = screen.pane.views()
+        views = current(screen).pane.views()
         assert [v.data.role for v in views] == ["user", "assistant"]
         assert views[1].data.status == "complete"
         text = assert_terminal_safe(app)
@@ -99,8 +93,8 @@ async def test_echoed_hostile_text_shows_literally_and_is_stored_exactly(
         assert all(not (s.style and s.style.bold) for s in segments_with(app, "[bold]B[/bold]"))
         assert app.is_running
         assert app.return_code is None
-        assert screen.conversation is not None
-        stored = app.service.store.load(screen.conversation.id)
+        assert current(screen).conversation is not None
+        stored = app.service.store.load(current(screen).conversation.id)
         assert stored.messages[0].content == HOSTILE  # the transcript keeps exactly what was sent
         assert "\x1b]52;c;ZXZpbA==\x07" in stored.messages[1].content
         assert "[@click=app.quit]Q[/]" in stored.messages[1].content
@@ -110,7 +104,7 @@ async def test_clicking_click_markup_runs_nothing(make_app: Callable[..., DevicT
     app = make_app()
     async with app.run_test(size=(160, 60)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "[@click=app.quit]QUIT-HERE[/]")
         await settle(pilot)
         rows = screen_text(app).splitlines()
@@ -173,7 +167,7 @@ async def test_new_chat_hint_shows_the_assistant_name_literally(
     app = make_app(servers=hostile_servers(emulator))
     async with app.run_test(size=(160, 60)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "markdown")
+        await pick(pilot, screen, "demo-agent", "markdown")
         await pilot.pause(0.2)
         text = assert_terminal_safe(app)
         assert "New chat with md ␛[31m[bold]B[/bold]" in text
@@ -192,7 +186,7 @@ async def test_saved_history_titles_names_errors_and_file_names_show_literally(
         screen.open_conversation(saved.id)
         for _ in range(40):
             await pilot.pause(0.05)
-            if screen.conversation is not None and screen.conversation.id == saved.id:
+            if current(screen).conversation is not None and current(screen).conversation.id == saved.id:
                 break
         await pilot.pause(0.3)
         text = assert_terminal_safe(app)
@@ -254,12 +248,12 @@ async def test_a_refused_send_says_so_once_and_gives_the_draft_back(
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await settle(pilot)
-        screen.start_new_chat("demo-agent", AssistantInfo(id=assistant, name=assistant))
+        await pick(pilot, screen, "demo-agent", assistant)
         await send(pilot, screen, "my precious draft")
         screen = await settle(pilot)
-        answer = screen.pane.views()[-1].data
+        answer = current(screen).pane.views()[-1].data
         assert answer.status == "failed"
         assert answer.error
         errors = [n for n in app._notifications if n.severity == "error"]
         assert len(errors) == 1, errors
-        assert screen.composer.text == "my precious draft"
+        assert current(screen).composer.text == "my precious draft"

@@ -27,9 +27,9 @@ from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.emulator.scripts import echo_answer
 from devic_tui.models import AssistantInfo
 from devic_tui.providers.events import Notice, TextDelta
+from devic_tui.records import StoredMessage
 from devic_tui.service import ChatService
 from devic_tui.store.export import to_markdown
-from devic_tui.store.records import StoredMessage
 from devic_tui.store.transcripts import TranscriptStore
 from tests.cli.conftest import agent_server
 from tests.ui.conftest import settle
@@ -179,7 +179,7 @@ async def test_a_refusing_disk_keeps_the_chat_in_memory_says_so_once_and_exports
 
     monkeypatch.setattr(store, "save_message", full)
     text = "keep me " * 20
-    turn = service.send(conv, text)
+    turn = await service.start_turn(conv, text, [])
     events = [event async for event in turn.events()]
     assert len(calls) > 3  # the user's message, several partial saves, the final one
     notices = [e for e in events if isinstance(e, Notice)]

@@ -20,14 +20,12 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import ServerConfig, Settings
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
-from devic_tui.models import AssistantInfo
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.registry import create_provider
 from devic_tui.store.export import to_json, to_markdown, to_toml
 from tests.cli.conftest import Result, agent_server
-from tests.ui.conftest import send, settle
-from tests.ui.test_chat_flow import pick
+from tests.ui.conftest import current, pick, send, settle
 
 SECRET = "sk-HARDEN-7c1e0f-QX92-zz"
 TOKEN_ENV = "DEVIC_HARDEN_SECRET"
@@ -91,28 +89,28 @@ async def test_a_full_session_writes_the_token_nowhere(
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await settle(pilot)
         for kind in ("devic", "devs", "agent", "openai"):
-            pick(screen, f"demo-{kind}", "echo")
+            await pick(pilot, screen, f"demo-{kind}", "echo")
             if kind in ("devs", "agent"):  # one uploads, one inlines
-                screen.check_and_add([FILES / "hello.py"])
+                await current(screen).add_files([FILES / "hello.py"])
                 await pilot.pause(0.3)
             await send(pilot, screen, f"hello {kind} server")
             screen = await settle(pilot)
             await send(pilot, screen, "and once more")
             screen = await settle(pilot)
-            assert screen.pane.views()[-1].data.status == "complete"
-            conversation = screen.conversation
+            assert current(screen).pane.views()[-1].data.status == "complete"
+            conversation = current(screen).conversation
             assert conversation is not None
             for name, write in (("md", to_markdown), ("json", to_json), ("toml", to_toml)):
                 (exports / f"{kind}.{name}").write_text(write(conversation), encoding="utf-8")
-        screen.start_new_chat("demo-agent", AssistantInfo(id="unauthorized", name="unauthorized"))
+        await pick(pilot, screen, "demo-agent", "unauthorized")
         await send(pilot, screen, "this one is refused")
         screen = await settle(pilot)
-        refused = screen.pane.views()[-1].data
+        refused = current(screen).pane.views()[-1].data
         assert refused.status == "failed"
         assert refused.error
         (tmp_path / "screenshot.svg").write_text(app.export_screenshot(), encoding="utf-8")
         texts += [n.message + n.title for n in app._notifications]
-        texts += [str(v.data) for v in screen.pane.views()]
+        texts += [str(v.data) for v in current(screen).pane.views()]
         providers = list(app.service._providers.values())
         assert len(providers) == 4
         texts += [repr(p) for p in providers] + [str(p) for p in providers]

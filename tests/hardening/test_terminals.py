@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
-from devic_tui.app import BINDINGS, DevicTuiApp
+from devic_tui.app import KEYED_BINDINGS, DevicTuiApp
 from devic_tui.screens.main import NARROW_WIDTH, MainScreen
 from tests.hardening.conftest import screen_text
-from tests.ui.conftest import send, settle
+from tests.ui.conftest import current, send, settle
 from tests.ui.history import save_all, tour_conversation
 
 
@@ -31,16 +31,16 @@ def assert_whole(widget: Widget, screen: Region, *, min_height: int = 1) -> None
 def assert_usable(screen: MainScreen) -> None:
     area = screen.region
     assert_whole(screen.query_one(Header), area)
-    assert_whole(screen.composer, area, min_height=3)
-    assert_whole(screen.status, area)
+    assert_whole(current(screen).composer, area, min_height=3)
+    assert_whole(current(screen).status, area)
     assert_whole(screen.query_one(Footer), area)
-    assert_whole(screen.pane, area, min_height=5)
+    assert_whole(current(screen).pane, area, min_height=5)
     # stacked top to bottom without overlap: transcript, composer, status line, footer
-    assert screen.pane.region.bottom <= screen.composer.region.y
-    assert screen.composer.region.bottom <= screen.status.region.y
-    assert screen.status.region.bottom <= screen.query_one(Footer).region.y
+    assert current(screen).pane.region.bottom <= current(screen).composer.region.y
+    assert current(screen).composer.region.bottom <= current(screen).status.region.y
+    assert current(screen).status.region.bottom <= screen.query_one(Footer).region.y
     if not sidebar_shown(screen):
-        assert screen.composer.region.width >= area.width - 2  # the messages get the room
+        assert current(screen).composer.region.width >= area.width - 2  # the messages get the room
 
 
 def sidebar_shown(screen: MainScreen) -> bool:
@@ -65,7 +65,7 @@ async def test_80x24_shows_composer_status_and_footer_and_folds_the_sidebar(
         await pilot.pause(0.1)
         assert sidebar_shown(screen)
         assert_whole(screen.sidebar, screen.region)
-        assert_whole(screen.composer, screen.region, min_height=3)
+        assert_whole(current(screen).composer, screen.region, min_height=3)
         await pilot.press("ctrl+b")
         await pilot.pause(0.1)
         assert not sidebar_shown(screen)
@@ -73,7 +73,7 @@ async def test_80x24_shows_composer_status_and_footer_and_folds_the_sidebar(
         await pilot.pause(0.1)
         await send(pilot, screen, "hello at 80 columns")
         screen = await settle(pilot)
-        assert screen.pane.views()[-1].data.status == "complete"
+        assert current(screen).pane.views()[-1].data.status == "complete"
         assert_usable(screen)
 
 
@@ -88,7 +88,7 @@ async def test_resizing_keeps_the_layout_sane(make_app: Callable[..., DevicTuiAp
             assert sidebar_shown(screen) is wide, size
             assert_usable(screen)
             if wide:
-                assert screen.sidebar.region.right <= screen.pane.region.x
+                assert screen.sidebar.region.right <= current(screen).pane.region.x
         assert NARROW_WIDTH == 100
 
 
@@ -108,7 +108,7 @@ async def test_every_palette_entry_of_ours_has_a_key(make_app: Callable[..., Dev
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         builtin = textual_commands(app, screen)
-        by_action = {binding.action.removeprefix("screen."): binding for binding in BINDINGS}
+        by_action = {binding.action: binding for binding in KEYED_BINDINGS}
         ours = [c for c in app.get_system_commands(cast(Screen[object], screen)) if c.title not in builtin]
         assert len(ours) > 10
         for command in ours:

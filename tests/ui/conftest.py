@@ -1,5 +1,6 @@
 """UI fixtures: the app wired to the loopback emulator's demo servers, with its history in tmp_path,
-and a helper that waits for the app to settle (servers listed, no answer streaming)."""
+and helpers that wait for the app to settle (servers listed, no answer streaming), start a chat,
+send a message and press keys as a terminal sends them."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.config import Settings
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
+from devic_tui.models import AssistantInfo
 from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
 from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.widgets.chat_view import ChatView
 
 
 @pytest.fixture
@@ -32,14 +36,21 @@ def make_app(emulator: EmulatorServer, tmp_path: Path) -> Callable[..., DevicTui
 
 
 async def settle(pilot: Pilot[None], *, within: float = 10.0) -> MainScreen:
-    """Wait until the servers are listed and no answer is being written; return the main screen."""
+    """Wait until the servers are listed, a chat is on screen (when there is an assistant to chat
+    with) and no answer is being written in any chat; return the main screen."""
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while loop.time() < deadline:
         await pilot.pause(0.05)
         screen = app.screen
-        if isinstance(screen, MainScreen) and screen.servers_loaded and not screen.streaming:
+        if (
+            isinstance(screen, MainScreen)
+            and screen.servers_loaded
+            and (screen.current is not None or screen.model.default_assistant() is None)
+            and not any(view.busy for view in screen.open_views())
+        ):
+            await app.workers.wait_for_complete()
             await pilot.pause(0.05)
             return screen
     raise AssertionError("the app did not settle")
@@ -55,10 +66,36 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], object], *, wit
         await pilot.pause(0.02)
 
 
+def current(screen: MainScreen) -> ChatView:
+    """The chat on screen."""
+    assert screen.current is not None, "no chat is on screen"
+    return screen.current
+
+
+async def pick(pilot: Pilot[None], screen: MainScreen, server: str, assistant: str) -> ChatView:
+    """Start a new chat with an assistant, as choosing it in the sidebar does (one the server does
+    not list is asked for all the same); wait until it shows."""
+    before = screen.current
+    info = screen.model.assistant(server, assistant) or AssistantInfo(id=assistant, name=assistant)
+    screen.start_new_chat(server, info)
+    await wait_until(pilot, lambda: screen.current is not before and screen.current is not None)
+    return current(screen)
+
+
 async def send(pilot: Pilot[None], screen: MainScreen, text: str) -> None:
-    screen.composer.focus()
-    screen.composer.load_text(text)
+    """Type a message in the chat on screen and press Enter."""
+    composer = current(screen).composer
+    composer.focus()
+    composer.load_text(text)
     await pilot.press("enter")
+    await pilot.pause(0.1)
+
+
+async def press_as_terminal(pilot: Pilot[None], key: str) -> None:
+    """Press a key the way a terminal sends it: Alt+R arrives as "alt+r" carrying the character
+    "r" (ESC r), which a focused text area would type if nothing acted on the key first."""
+    character = key.removeprefix("alt+") if key.startswith("alt+") and len(key) == 5 else None
+    pilot.app.post_message(events.Key(key, character))
     await pilot.pause(0.1)
 
 
@@ -69,3 +106,22 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
+
+
+def sidebar_lines(screen: MainScreen) -> list[str]:
+    """The sidebar's lines as it draws them (expanded nodes' children included), top to bottom."""
+    lines: list[str] = []
+
+    def walk(node: Any, depth: int) -> None:
+        for child in node.children:
+            label = child.label
+            lines.append("  " * depth + (label.plain if hasattr(label, "plain") else str(label)))
+            if child.is_expanded:
+                walk(child, depth + 1)
+
+    walk(screen.sidebar.chat_tree.root, 0)
+    return lines
+
+
+def sidebar_text(screen: MainScreen) -> str:
+    return "\n".join(sidebar_lines(screen))

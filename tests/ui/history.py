@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from devic_tui.emulator.scripts import MARKDOWN_TOUR
 from devic_tui.models import Usage
-from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.records import Conversation, StoredMessage
 from devic_tui.store.transcripts import TranscriptStore
 
 BASE_TIME = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)

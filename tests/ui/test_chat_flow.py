@@ -7,30 +7,23 @@ from collections.abc import Callable
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.screens.main import MainScreen
 from devic_tui.widgets.sidebar import AssistantRef
-from tests.ui.conftest import send, settle, wait_until
-
-
-def pick(screen: MainScreen, server: str, assistant: str) -> None:
-    entry = screen._entries[server]
-    info = next(a for a in entry.assistants if a.id == assistant)
-    screen.start_new_chat(server, info)
+from tests.ui.conftest import current, pick, send, settle, sidebar_text, wait_until
 
 
 async def test_send_streams_an_answer_and_saves_it(make_app: Callable[..., DevicTuiApp]) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "hello emulator")
         screen = await settle(pilot)
-        views = screen.pane.views()
+        views = current(screen).pane.views()
         assert [v.data.role for v in views] == ["user", "assistant"]
         assert "hello emulator" in views[1].data.content
         assert views[1].data.status == "complete"
-        assert screen.conversation is not None
-        stored = app.service.store.load(screen.conversation.id)
+        assert current(screen).conversation is not None
+        stored = app.service.store.load(current(screen).conversation.id)
         assert [m.status for m in stored.messages] == ["complete", "complete"]
         assert stored.remote_id
         assert stored.title == "hello emulator"
@@ -43,15 +36,15 @@ async def test_escape_stops_and_keeps_the_text(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "slow")
+        await pick(pilot, screen, "demo-agent", "slow")
         await send(pilot, screen, "write a lot")
-        await wait_until(pilot, lambda: screen.pane.views()[-1].streamed_chars, within=2.0)
+        await wait_until(pilot, lambda: current(screen).pane.views()[-1].streamed_chars, within=2.0)
         await pilot.press("escape")
         screen = await settle(pilot)
-        answer = screen.pane.views()[-1].data
+        answer = current(screen).pane.views()[-1].data
         assert answer.status == "stopped"
-        assert screen.conversation is not None
-        stored = app.service.store.load(screen.conversation.id)
+        assert current(screen).conversation is not None
+        stored = app.service.store.load(current(screen).conversation.id)
         assert stored.messages[-1].status == "stopped"
         assert stored.messages[-1].content == answer.content
 
@@ -60,10 +53,10 @@ async def test_dropped_connection_is_marked_interrupted(make_app: Callable[..., 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "cut")
+        await pick(pilot, screen, "demo-agent", "cut")
         await send(pilot, screen, "please answer")
         screen = await settle(pilot)
-        answer = screen.pane.views()[-1]
+        answer = current(screen).pane.views()[-1]
         assert answer.data.status == "interrupted"
         assert answer.data.content  # the text before the cut is kept
         assert answer.data.error
@@ -75,34 +68,30 @@ async def test_retry_sends_the_last_message_again(make_app: Callable[..., DevicT
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "once more")
         screen = await settle(pilot)
         await pilot.press("ctrl+r")
         await pilot.pause(0.1)
         screen = await settle(pilot)
-        roles = [v.data.role for v in screen.pane.views()]
+        roles = [v.data.role for v in current(screen).pane.views()]
         assert roles == ["user", "assistant", "user", "assistant"]
-        assert "message 2 of this chat" in screen.pane.views()[-1].data.content
+        assert "message 2 of this chat" in current(screen).pane.views()[-1].data.content
 
 
 async def test_new_chat_and_sidebar_lists_it(make_app: Callable[..., DevicTuiApp]) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "first chat")
         screen = await settle(pilot)
-        first = screen.conversation
+        first = current(screen).conversation
         await pilot.press("ctrl+n")
         await pilot.pause(0.1)
-        assert screen.conversation is not first
-        assert screen.pane.views() == []
-        titles = [
-            node.label.plain
-            for node in screen.sidebar.chat_tree.root.children[2].children[0].children  # demo-agent / echo
-        ]
-        assert any("first chat" in t for t in titles)
+        assert current(screen).conversation is not first
+        assert current(screen).pane.views() == []
+        assert "first chat" in sidebar_text(screen)
 
 
 async def test_sidebar_filter_narrows_assistants(make_app: Callable[..., DevicTuiApp]) -> None:
@@ -127,11 +116,11 @@ async def test_copy_puts_the_last_answer_on_the_clipboard(make_app: Callable[...
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "copy me")
         screen = await settle(pilot)
         await pilot.press("f8")
-        assert app.clipboard == screen.pane.views()[-1].data.content
+        assert app.clipboard == current(screen).pane.views()[-1].data.content
 
 
 async def test_quitting_while_an_answer_streams_saves_it_and_exits_cleanly(
@@ -141,10 +130,10 @@ async def test_quitting_while_an_answer_streams_saves_it_and_exits_cleanly(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "slow")
+        await pick(pilot, screen, "demo-agent", "slow")
         await send(pilot, screen, "slowly please")
-        await wait_until(pilot, lambda: screen.pane.views()[-1].streamed_chars, within=2.0)
-        conversation_id = screen.conversation.id if screen.conversation else ""
+        await wait_until(pilot, lambda: current(screen).pane.views()[-1].streamed_chars, within=2.0)
+        conversation_id = current(screen).conversation.id if current(screen).conversation else ""
         await pilot.press("ctrl+q")
     assert app.return_code in (None, 0)
     stored = app.service.store.load(conversation_id)

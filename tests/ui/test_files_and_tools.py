@@ -10,8 +10,7 @@ from pathlib import Path
 from devic_tui.app import DevicTuiApp
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
-from tests.ui.conftest import send, settle, wait_until
-from tests.ui.test_chat_flow import pick
+from tests.ui.conftest import current, pick, send, settle, wait_until
 
 FILES = Path(__file__).parent / "files"
 
@@ -20,8 +19,8 @@ async def test_dialog_attaches_and_devs_uploads_the_file(make_app: Callable[...,
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-devs", "echo")
-        screen._last_folder = FILES
+        await pick(pilot, screen, "demo-devs", "echo")
+        screen.remember_folder(FILES)
         await pilot.press("ctrl+o")
         await pilot.pause(0.2)
         dialog = app.screen
@@ -29,14 +28,14 @@ async def test_dialog_attaches_and_devs_uploads_the_file(make_app: Callable[...,
         dialog.add(FILES / "hello.py")
         await pilot.press("ctrl+s")
         await pilot.pause(0.3)
-        assert [a.name for a in screen.attachment_bar.attachments] == ["hello.py"]
+        assert [a.name for a in current(screen).attachment_bar.attachments] == ["hello.py"]
         await send(pilot, screen, "what is in the file?")
         screen = await settle(pilot)
-        answer = screen.pane.views()[-1].data
+        answer = current(screen).pane.views()[-1].data
         assert "hello.py" in answer.content
-        assert screen.attachment_bar.attachments == []
-        assert screen.conversation is not None
-        stored = app.service.store.load(screen.conversation.id)
+        assert current(screen).attachment_bar.attachments == []
+        assert current(screen).conversation is not None
+        stored = app.service.store.load(current(screen).conversation.id)
         sent = stored.messages[0].attachments[0]
         assert sent.remote is not None
         assert sent.remote.id
@@ -48,12 +47,12 @@ async def test_agent_inlines_text_files(make_app: Callable[..., DevicTuiApp]) ->
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
-        screen.check_and_add([FILES / "notes.md"])
+        await pick(pilot, screen, "demo-agent", "echo")
+        await current(screen).add_files([FILES / "notes.md"])
         await pilot.pause(0.3)
         await send(pilot, screen, "summarise")
         screen = await settle(pilot)
-        assert "Some notes to attach." in screen.pane.views()[-1].data.content
+        assert "Some notes to attach." in current(screen).pane.views()[-1].data.content
 
 
 async def test_refused_files_keep_the_draft(make_app: Callable[..., DevicTuiApp], tmp_path: Path) -> None:
@@ -62,12 +61,12 @@ async def test_refused_files_keep_the_draft(make_app: Callable[..., DevicTuiApp]
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
-        screen.composer.load_text("my draft")
-        screen.check_and_add([empty, tmp_path, tmp_path / "nope.txt"])
+        await pick(pilot, screen, "demo-agent", "echo")
+        current(screen).composer.load_text("my draft")
+        await current(screen).add_files([empty, tmp_path, tmp_path / "nope.txt"])
         await wait_until(pilot, lambda: len(app._notifications) >= 3, within=2.0)
-        assert screen.attachment_bar.attachments == []
-        assert screen.composer.text == "my draft"
+        assert current(screen).attachment_bar.attachments == []
+        assert current(screen).composer.text == "my draft"
         messages = [n.message for n in app._notifications]
         assert any("empty" in m for m in messages)
         assert any("folder" in m or "directory" in m for m in messages)
@@ -77,7 +76,7 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-devs", "tools")
+        await pick(pilot, screen, "demo-devs", "tools")
         await send(pilot, screen, "book a table")
         await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=5.0)
         form = app.screen
@@ -87,7 +86,7 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
         form.query_one("Select").value = "metric"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         screen = await settle(pilot)
-        answer = screen.pane.views()[-1].data
+        answer = current(screen).pane.views()[-1].data
         assert "Oslo" in answer.content
         assert "metric" in answer.content
         assert answer.status == "complete"
@@ -99,13 +98,13 @@ async def test_the_file_dialog_opens_where_it_last_attached_from(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
-        screen._files_chosen([FILES / "notes.md"])
+        await pick(pilot, screen, "demo-agent", "echo")
+        screen.remember_folder(FILES)
         await pilot.pause(0.3)
     again = make_app()
     async with again.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        assert screen._last_folder == FILES
+        assert screen.last_folder == FILES
         await pilot.press("ctrl+o")
         await pilot.pause(0.2)
         dialog = again.screen
@@ -119,7 +118,7 @@ async def test_devic_function_call_shows_its_question_and_goes_on(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-devic", "tools")
+        await pick(pilot, screen, "demo-devic", "tools")
         await send(pilot, screen, "book a table")
         await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=10.0)
         form = app.screen
@@ -129,7 +128,7 @@ async def test_devic_function_call_shows_its_question_and_goes_on(
         form.query("Input").first().focus()
         await pilot.press(*"four people", "ctrl+s")
         screen = await settle(pilot, within=15)
-        answer = screen.pane.views()[-1].data
+        answer = current(screen).pane.views()[-1].data
         assert "four people" in answer.content
         assert answer.status == "complete"
 
@@ -138,11 +137,11 @@ async def test_cancelling_the_form_sends_nothing_and_says_so(make_app: Callable[
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-devs", "tools")
+        await pick(pilot, screen, "demo-devs", "tools")
         await send(pilot, screen, "book a table")
         await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=5.0)
         await pilot.press("escape")
         screen = await settle(pilot)
-        answer = screen.pane.views()[-1].data
+        answer = current(screen).pane.views()[-1].data
         assert answer.error is not None
         assert "cancelled" in answer.error

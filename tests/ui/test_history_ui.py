@@ -10,9 +10,9 @@ from devic_tui.emulator import EmulatorServer
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.main import MainScreen
 from devic_tui.screens.search import SearchScreen
-from devic_tui.widgets.sidebar import ChatEntry
+from devic_tui.widgets.sidebar import ChatEntry, Sidebar
 from devic_tui.widgets.transcript import WINDOW
-from tests.ui.conftest import settle, wait_until
+from tests.ui.conftest import current, settle, wait_until
 from tests.ui.history import long_conversation, save_all, tour_conversation
 
 
@@ -23,7 +23,7 @@ async def test_saved_chat_opens_with_its_partial_answer_marked(make_app: Callabl
         screen = await settle(pilot)
         screen.open_conversation("tour0001")
         await pilot.pause(0.3)
-        views = screen.pane.views()
+        views = current(screen).pane.views()
         assert [v.data.status for v in views] == ["complete", "complete", "complete", "interrupted"]
         assert views[-1].has_class("-partial")
         assert screen.title == "A tour of Markdown"
@@ -36,14 +36,14 @@ async def test_long_chat_mounts_a_window_and_jumps_to_the_top(make_app: Callable
         screen = await settle(pilot)
         screen.open_conversation("long0001")
         await pilot.pause(0.5)
-        assert len(screen.pane.views()) == WINDOW
-        assert screen.pane.views()[-1].data.id == "msg01999"
+        assert len(current(screen).pane.views()) == WINDOW
+        assert current(screen).pane.views()[-1].data.id == "msg01999"
         await pilot.press("f3", "home")
         await pilot.pause(0.2)
-        assert screen.pane.views()[0].data.id == "msg00000"
+        assert current(screen).pane.views()[0].data.id == "msg00000"
         await pilot.press("end")
         await pilot.pause(0.2)
-        assert screen.pane.views()[-1].data.id == "msg01999"
+        assert current(screen).pane.views()[-1].data.id == "msg01999"
 
 
 async def test_search_opens_the_conversation_at_the_message(make_app: Callable[..., DevicTuiApp]) -> None:
@@ -102,22 +102,22 @@ async def test_a_server_only_chat_is_imported_when_opened(make_app: Callable[...
         screen = await settle(pilot)
         devs = app.service.provider("demo-devs")
         events = [e async for e in devs.send(_request("echo", "kept on the server"))]
-        provider_chat_id = next(e.conversation_id for e in events if getattr(e, "conversation_id", None))
+        provider_chat_id = next(
+            str(getattr(e, "conversation_id", "")) for e in events if getattr(e, "conversation_id", None)
+        )
         screen.load_servers()
 
         def listed() -> ChatEntry | None:
-            chats = screen._entries["demo-devs"].chats.get("echo", [])
+            chats = screen.model.all_chats()
             return next((c for c in chats if c.remote_id == provider_chat_id), None)
 
         await wait_until(pilot, listed)
         chat = listed()
         assert chat is not None
         assert chat.conversation_id is None
-        screen.open_chat_entry(chat)
-        await pilot.pause(0.5)
-        assert screen.conversation is not None
-        assert screen.conversation.remote_id == provider_chat_id
-        assert [v.data.role for v in screen.pane.views()] == ["user", "assistant"]
+        screen.post_message(Sidebar.ChatSelected(chat))
+        await wait_until(pilot, lambda: current(screen).conversation.remote_id == provider_chat_id)
+        assert [v.data.role for v in current(screen).pane.views()] == ["user", "assistant"]
         assert app.service.store.by_remote_id("demo-devs", provider_chat_id) is not None
 
 
@@ -151,17 +151,18 @@ async def test_an_unreachable_server_reads_offline_and_keeps_the_draft(
     save_all(app.service.store, old)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        assert "gone" in screen._unreachable
+        assert "gone" in screen.unreachable
         screen.open_conversation("tour0001")
         await pilot.pause(0.3)
-        assert len(screen.pane.views()) == 4
-        assert screen.composer.has_class("-offline")
-        screen.composer.load_text("still here")
+        assert len(current(screen).pane.views()) == 4
+        assert current(screen).composer.has_class("-offline")
+        current(screen).composer.load_text("still here")
         await pilot.press("enter")
         await pilot.pause(0.2)
-        assert screen.composer.text == "still here"
+        assert current(screen).composer.text == "still here"
         assert len(app.service.store.load("tour0001").messages) == 4
-        entry = screen._entries["gone"]
+        entry = screen.model.entry("gone")
+        assert entry is not None
         assert [a.id for a in entry.assistants] == ["helper"]  # known from the local chat
 
 
@@ -208,12 +209,10 @@ async def test_a_silent_server_holds_up_nothing_else(
             main = app.screen
             assert isinstance(main, MainScreen)
             # The other servers answer while the silent one still keeps its listing waiting.
-            await wait_until(
-                pilot, lambda: main._entries.get("demo-devs") and main._entries["demo-devs"].assistants
-            )
-            entries = main._entries
+            await wait_until(pilot, lambda: main.model.assistant("demo-devs", "echo"))
             assert not main.servers_loaded
-            assert [a.id for a in entries["silent"].assistants] == ["helper"]  # from local history
-            assert entries["demo-devs"].assistants
+            silent_entry = main.model.entry("silent")
+            assert silent_entry is not None
+            assert [a.id for a in silent_entry.assistants] == ["helper"]  # from local history
             screen = await settle(pilot, within=20)
-            assert "silent" in screen._unreachable
+            assert "silent" in screen.unreachable

@@ -11,24 +11,23 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import load_settings
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.service import ChatService
-from tests.ui.conftest import send, settle, wait_until
-from tests.ui.test_chat_flow import pick
+from tests.ui.conftest import current, pick, send, settle, wait_until
 
 
 async def test_edit_last_message_and_send_it_again(make_app: Callable[..., DevicTuiApp]) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "a tyop here")
         screen = await settle(pilot)
         await pilot.press("ctrl+g")
-        assert screen.composer.text == "a tyop here"
-        screen.composer.load_text("a typo here")
+        assert current(screen).composer.text == "a tyop here"
+        current(screen).composer.load_text("a typo here")
         await pilot.press("enter")
         await pilot.pause(0.1)
         screen = await settle(pilot)
-        contents = [v.data.content for v in screen.pane.views()]
+        contents = [v.data.content for v in current(screen).pane.views()]
         assert contents[2] == "a typo here"
         assert "a typo here" in contents[3]
 
@@ -40,25 +39,23 @@ async def test_switching_chats_while_streaming_keeps_the_answer_going(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "first chat")
-        first = await settle(pilot)
-        first_id = first.conversation.id if first.conversation else ""
-        pick(screen, "demo-agent", "slow")
+        await settle(pilot)
+        first_id = current(screen).conversation.id
+        await pick(pilot, screen, "demo-agent", "slow")
         await send(pilot, screen, "take your time")
-        slow_id = screen.conversation.id if screen.conversation else ""
-        await wait_until(pilot, lambda: screen.pane.views()[-1].streamed_chars, within=2.0)
-        assert screen.streaming
+        slow_id = current(screen).conversation.id
+        await wait_until(pilot, lambda: current(screen).pane.views()[-1].streamed_chars, within=2.0)
+        assert current(screen).busy
         screen.open_conversation(first_id)
-        await pilot.pause(0.3)
-        assert screen.conversation is not None
-        assert screen.conversation.id == first_id
+        await wait_until(pilot, lambda: current(screen).conversation.id == first_id)
         await pilot.press("f3")
         screen = await settle(pilot)
         stored = app.service.store.load(slow_id)
         assert stored.messages[-1].status == "complete"
         assert "take your time" in stored.messages[-1].content
-        assert screen.pane.views()[0].data.content == "first chat"
+        assert current(screen).pane.views()[0].data.content == "first chat"
 
 
 async def test_a_file_over_the_servers_limit_is_refused_before_sending(
@@ -69,10 +66,10 @@ async def test_a_file_over_the_servers_limit_is_refused_before_sending(
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-devs", "echo")
-        screen.check_and_add([big])
+        await pick(pilot, screen, "demo-devs", "echo")
+        await current(screen).add_files([big])
         await wait_until(pilot, lambda: app._notifications, within=2.0)
-        assert screen.attachment_bar.attachments == []
+        assert current(screen).attachment_bar.attachments == []
         [note] = [n.message for n in app._notifications]
         assert "big.bin" in note
         assert "5" in note
@@ -93,13 +90,13 @@ async def test_theme_switch_is_saved_and_keys_follow_the_keymap(
     app = DevicTuiApp(settings, config_path=config, service=service)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
-        pick(screen, "demo-agent", "echo")
+        await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "hello")
         screen = await settle(pilot)
-        first = screen.conversation
+        first = current(screen).conversation
         await pilot.press("ctrl+t")  # remapped from ctrl+n
         await pilot.pause(0.1)
-        assert screen.conversation is not first
+        assert current(screen).conversation is not first
         app.theme = "devic-paper"
         await pilot.pause(0.1)
     assert load_settings(config).theme == "devic-paper"

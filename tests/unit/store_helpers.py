@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from devic_tui.models import Attachment, RemoteFile, Usage
-from devic_tui.store.records import Conversation, StoredMessage
+from devic_tui.records import Conversation, StoredMessage
 
 BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -19,8 +19,8 @@ from devic_tui.models import (
     RemoteMessage,
     Usage,
 )
+from devic_tui.records import SCHEMA_VERSION, Conversation
 from devic_tui.store.export import from_json, from_remote, import_conversation, to_json, to_markdown, to_toml
-from devic_tui.store.records import SCHEMA_VERSION, Conversation
 from devic_tui.store.transcripts import TranscriptError, TranscriptStore
 from tests.unit.store_helpers import conversation, conversations, message
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from devic_tui.records import SCHEMA_VERSION, Conversation
 from devic_tui.store import codecs
-from devic_tui.store.records import SCHEMA_VERSION, Conversation
 from devic_tui.store.transcripts import NewerSchemaError, TranscriptError, TranscriptStore
 from tests.unit.store_helpers import conversation, conversations, message
 
@@ -425,9 +425,9 @@ async def test_no_token_in_any_written_file(tmp_path: Path, server_config: objec
         listing = await service.listing(server)
         assistant = listing.assistants[0]
         conv = service.new_conversation(server.name, assistant)
-        async for _ in service.send(conv, "hello there").events():
+        async for _ in (await service.start_turn(conv, "hello there", [])).events():
             pass
-        async for _ in service.send(conv, "and again").events():
+        async for _ in (await service.start_turn(conv, "and again", [])).events():
             pass
         store.save(conv)
         store.rename(conv.id, "renamed")

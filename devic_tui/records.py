@@ -1,9 +1,11 @@
 """What a transcript holds: a conversation and its messages as stored on disk, and the one-line summary
-the sidebar and `chats` list. Pydantic models, so a file read from disk is validated at the boundary."""
+the sidebar and `chats` list, and a search hit. Pydantic models, so a file read from disk is validated
+at the boundary."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,3 +102,19 @@ def now() -> datetime:
 def new_id() -> str:
     """A new id for a conversation or a message."""
     return uuid.uuid4().hex[:16]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One message that matches a search, with a snippet and where its matches are in the snippet."""
+
+    conversation_id: str
+    message_id: str
+    title: str
+    server: str
+    assistant_id: str
+    role: str
+    created_at: datetime
+    snippet: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    """(start, end) character spans within `snippet`."""

@@ -1,0 +1,436 @@
+"""One open conversation as a unit: its transcript, the messages queued behind the answer being
+written, the attachment bar, the composer holding its draft, and its status line; and the worker
+that runs its turns. Several views can stream at once, each from its own turn; the screen shows
+one and keeps the others.
+
+The view renders the answer from the turn's record (`Turn.answer.content`, the one copy of the
+text) and reads the turn's phase for its status line. While it is not on screen it renders
+nothing: it catches up in one step when it is shown again. It tells the screen what the sidebar
+and the header need through messages (`TurnStarted`, `TurnEnded`, `DraftChanged`,
+`ServerUnreachable`), never by reaching into them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static, TextArea
+from textual.worker import Worker
+
+from devic_tui.attachments import human_size
+from devic_tui.errors import DevicTuiError
+from devic_tui.models import Attachment
+from devic_tui.records import Conversation, StoredMessage
+from devic_tui.service import ChatService
+from devic_tui.text_safety import one_line
+from devic_tui.turn import ToolAnswerer, Turn
+from devic_tui.widgets.attachment_bar import AttachmentBar
+from devic_tui.widgets.composer import Composer
+from devic_tui.widgets.failures import HandsUpFailures
+from devic_tui.widgets.message_view import MessageData, MessageView
+from devic_tui.widgets.status_bar import StatusBar
+from devic_tui.widgets.transcript import TranscriptPane
+
+GIVE_WAY_SECONDS = 0.008
+"""How long a burst of stream events may hold the event loop before it gives way."""
+
+
+def message_data(message: StoredMessage, assistant_name: str) -> MessageData:
+    """What a MessageView shows of a stored message."""
+    return MessageData(
+        id=message.id,
+        role=message.role,
+        author="You" if message.role == "user" else assistant_name,
+        content=message.content,
+        created_at=message.created_at,
+        status=message.status,
+        error=message.error,
+        usage=message.usage,
+        attachments=[a.name for a in message.attachments],
+    )
+
+
+@dataclass
+class Outgoing:
+    """A message on its way: its words and files, until its turn has recorded it."""
+
+    text: str
+    files: list[Attachment]
+
+
+class QueueBar(Static):
+    """The messages queued behind the answer being written, shown under it."""
+
+    DEFAULT_CSS = """
+    QueueBar { height: auto; max-height: 5; display: none; padding: 0 1; color: $text-muted; }
+    QueueBar.-queued { display: block; }
+    """
+
+    def show_queue(self, queue: list[Outgoing]) -> None:
+        lines = [
+            f"queued: {one_line(item.text)[:100] or '(files only)'}"
+            + (f"  📎 {len(item.files)}" if item.files else "")
+            for item in queue
+        ]
+        if lines:
+            lines.append("sent when the answer ends · Esc takes them back to edit")
+        self.update("\n".join(lines))
+        self.set_class(bool(queue), "-queued")
+
+
+class ChatView(HandsUpFailures, Vertical):
+    DEFAULT_CSS = """
+    ChatView { height: 1fr; }
+    """
+
+    @dataclass
+    class TurnStarted(Message):
+        """An answer is coming in this chat (its user message is recorded)."""
+
+        view: ChatView
+
+    @dataclass
+    class TurnEnded(Message):
+        """The answer in this chat finished, stopped or failed."""
+
+        view: ChatView
+        status: str
+        error: str | None
+
+    @dataclass
+    class DraftChanged(Message):
+        """What is written or attached in this chat's composer changed."""
+
+        view: ChatView
+
+    @dataclass
+    class ServerUnreachable(Message):
+        """This chat's server could not be reached; the screen tries it again."""
+
+        view: ChatView
+
+    def __init__(
+        self,
+        service: ChatService,
+        conversation: Conversation,
+        *,
+        hint: str = "",
+        offline: bool = False,
+        answer_tool_call: ToolAnswerer | None = None,
+    ) -> None:
+        super().__init__(id=f"chat-{conversation.id}")
+        self.service = service
+        self.conversation = conversation
+        self.hint = hint
+        self.answer_tool_call = answer_tool_call
+        self.turn: Turn | None = None
+        """The turn running in this chat, if any."""
+        self.queue: list[Outgoing] = []
+        self.active = False
+        """Whether the view is on screen (only then does it render what streams)."""
+        self._worker: Worker[None] | None = None
+        self._in_turn = False
+        self._sending: Outgoing | None = None
+        """The message being prepared (files uploading) or sent, until its turn recorded it."""
+        # Kept as attributes, not queried: the draft stays readable while the app closes.
+        self.pane = TranscriptPane(classes="transcript")
+        self.queue_bar = QueueBar(classes="queue")
+        self.attachment_bar = AttachmentBar(classes="attachments")
+        self.composer = Composer(classes="composer")
+        self.composer.set_offline(offline)
+        self.status = StatusBar(classes="status")
+
+    def compose(self) -> ComposeResult:
+        yield self.pane
+        yield self.queue_bar
+        yield self.attachment_bar
+        yield self.composer
+        yield self.status
+
+    @property
+    def busy(self) -> bool:
+        """A message is being sent or answered in this chat."""
+        return self._in_turn
+
+    @property
+    def title(self) -> str:
+        return self.conversation.title
+
+    async def on_mount(self) -> None:
+        conversation = self.conversation
+        await self.pane.show(
+            [message_data(m, conversation.assistant_name) for m in conversation.messages],
+            empty_hint=self.hint or "This chat has no messages yet.",
+        )
+
+    # --- being shown -----------------------------------------------------------------------------
+
+    def set_active(self, active: bool) -> None:
+        """Shown or hidden by the screen; when shown, what streamed meanwhile appears at once."""
+        self.active = active
+        self.display = active
+        if active:
+            live = self.pane.live_view()
+            if live is not None:
+                live.catch_up()
+            self._show_turn_state()
+
+    async def focus_message(self, message_id: str) -> None:
+        """Show the conversation around one message (a search hit), with that message focused."""
+        conversation = self.conversation
+        await self.pane.show(
+            [message_data(m, conversation.assistant_name) for m in conversation.messages],
+            empty_hint=self.hint,
+            focus_id=message_id,
+        )
+
+    def set_offline(self, offline: bool) -> None:
+        """The chat's server cannot be reached (or can again)."""
+        self.composer.set_offline(offline)
+
+    @property
+    def offline(self) -> bool:
+        return self.composer.has_class("-offline")
+
+    # --- the draft -------------------------------------------------------------------------------
+
+    @property
+    def draft_text(self) -> str:
+        return self.composer.text
+
+    @property
+    def draft_files(self) -> list[Attachment]:
+        return list(self.attachment_bar.attachments)
+
+    async def restore_draft(self, text: str, files: list[Attachment]) -> None:
+        self.composer.set_text(text)
+        for attachment in files:
+            await self.attachment_bar.add(attachment)
+
+    @on(TextArea.Changed)
+    @on(AttachmentBar.Changed)
+    def _draft_changed(self, event: Message) -> None:
+        event.stop()
+        self.post_message(self.DraftChanged(self))
+
+    async def add_files(self, paths: list[Path]) -> None:
+        """Check files for this chat's server and add those it can take; say why for the others."""
+        for path in paths:
+            try:
+                [attachment] = await self.service.check_files(self.conversation.server, [path])
+            except DevicTuiError as error:
+                self.notify(str(error), title="Not attached", severity="error", timeout=8)
+                continue
+            await self.attachment_bar.add(attachment)
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    @on(Composer.Submitted)
+    async def _submitted(self, event: Composer.Submitted) -> None:
+        event.stop()
+        text = event.text.strip()
+        if not text and not self.attachment_bar.attachments:
+            return
+        if self.offline:
+            self.notify(
+                f"{self.conversation.server} cannot be reached; your message stays in the composer. "
+                "Trying the server again…",
+                severity="warning",
+            )
+            self.post_message(self.ServerUnreachable(self))
+            return
+        outgoing = Outgoing(text, await self.attachment_bar.take_all())
+        self.composer.clear()
+        self.send(outgoing)
+
+    def send(self, outgoing: Outgoing) -> None:
+        """Send now, or queue behind the answer being written."""
+        if self.busy:
+            self.queue.append(outgoing)
+            self._show_queue()
+            return
+        self._sending = outgoing
+        self._in_turn = True
+        self._worker = self.run_worker(self._run(outgoing), group="turn", exit_on_error=False)
+
+    def _show_queue(self) -> None:
+        self.queue_bar.show_queue(self.queue)
+        self.composer.set_busy(self.busy, len(self.queue))
+
+    async def take_back_queue(self) -> bool:
+        """Esc while messages wait: they come back to the composer (to edit, or to drop)."""
+        if not self.queue:
+            return False
+        queued, self.queue = self.queue, []
+        for item in reversed(queued):
+            await self._give_back(item)
+        self._show_queue()
+        return True
+
+    async def _give_back(self, outgoing: Outgoing) -> None:
+        self.composer.give_back(outgoing.text)
+        for attachment in outgoing.files:
+            await self.attachment_bar.add(attachment)
+
+    def stop(self) -> bool:
+        """Stop the answer being written (or the upload before it); the text so far is kept."""
+        if not self._in_turn or self._worker is None:
+            return False
+        self._worker.cancel()
+        return True
+
+    async def _run(self, outgoing: Outgoing) -> None:
+        turn: Turn | None = None
+        self.composer.set_busy(True, len(self.queue))
+        self.status.begin("preparing the message")
+        try:
+            try:
+                turn = await self.service.start_turn(
+                    self.conversation,
+                    outgoing.text,
+                    outgoing.files,
+                    on_upload=self._upload_progress,
+                    answer_tool_call=self.answer_tool_call,
+                )
+            except DevicTuiError as error:
+                self.notify(
+                    f"{error}\nThe message and its attachments are kept.", severity="error", timeout=10
+                )
+                self._sending = None
+                await self._give_back(outgoing)
+                self.status.end("failed", "the message was not sent")
+                return
+            finally:
+                self.attachment_bar.hide_progress()
+            self._sending = None
+            self.turn = turn
+            await self._stream(turn)
+        finally:
+            await self._finish(turn)
+
+    def _upload_progress(self, attachment: Attachment, sent: int, total: int) -> None:
+        if sent == 0:
+            self.status.say(f"uploading {attachment.name} ({human_size(attachment.size)})")
+        self.attachment_bar.show_progress(sent, total)
+
+    async def _stream(self, turn: Turn) -> None:
+        """Run the turn, showing what comes. When events come faster than they can be shown, the
+        loop still gives way every few milliseconds, so frames and key presses keep their turn."""
+        name = self.conversation.assistant_name
+        await turn.begin()
+        await self.pane.add(message_data(turn.user, name))
+        await self.pane.add(message_data(turn.answer, name), source=lambda: turn.answer.content)
+        self.status.begin()
+        self.post_message(self.TurnStarted(self))
+        given_way = time.perf_counter()
+        async for _event in turn.events():
+            self._turn_changed(turn)
+            if time.perf_counter() - given_way > GIVE_WAY_SECONDS:
+                await asyncio.sleep(0)
+                given_way = time.perf_counter()
+
+    def _turn_changed(self, turn: Turn) -> None:
+        for notice in turn.take_notices():
+            where = "" if self.active else f"“{one_line(self.title)}”: "
+            self.notify(where + notice, severity="warning", timeout=10)
+        if turn.unreachable:
+            turn.unreachable = False
+            self.post_message(self.ServerUnreachable(self))
+        if self.active:
+            live = self.pane.live_view()
+            if live is not None:
+                live.catch_up()
+            self._show_turn_state()
+
+    def _show_turn_state(self) -> None:
+        turn = self.turn
+        if turn is None or turn.phase == "done":
+            return
+        status = self.status
+        chars = len(turn.answer.content)
+        status.progress(chars, turn.detail if turn.phase != "streaming" else None)
+        if turn.answer.usage is not None:
+            status.set_usage(turn.answer.usage)
+
+    async def _finish(self, turn: Turn | None) -> None:
+        outgoing, self._sending = self._sending, None
+        self.turn = None
+        self._in_turn = False
+        if turn is not None and turn.answer.status == "streaming":
+            turn.answer.status = "stopped"
+        if not self.is_attached:
+            return  # the app is closing: what was said is saved (marked stopped)
+        self.composer.set_busy(False)
+        if turn is None:
+            if outgoing is not None:  # stopped or refused before anything was sent
+                await self._give_back(outgoing)
+                self.status.end("stopped", "nothing was sent")
+            await self._send_next(sent=False)
+            return
+        answer = turn.answer
+        await self.pane.end_live(message_data(answer, self.conversation.assistant_name))
+        self.status.end({"complete": "done"}.get(answer.status, answer.status), answer.error or "")
+        if answer.usage is not None:
+            self.status.set_usage(answer.usage)
+        if self.active and answer.error and answer.status in ("failed", "interrupted"):
+            self.notify(answer.error, severity="error", timeout=8)
+        if answer.status in ("failed", "interrupted") and not answer.content:
+            # Nothing came back: the words are given back for editing (they are also in history).
+            await self._give_back(Outgoing(turn.user.content, list(turn.user.attachments)))
+        self.post_message(self.TurnEnded(self, answer.status, answer.error))
+        await self._send_next(sent=answer.status == "complete")
+
+    async def _send_next(self, *, sent: bool) -> None:
+        """After a complete answer the next queued message goes; after any other end they come
+        back to the composer, as sending them would not make sense without the answer."""
+        if not self.queue:
+            self._show_queue()
+            return
+        if sent:
+            self.send(self.queue.pop(0))
+            self._show_queue()
+            return
+        await self.take_back_queue()
+        self.notify("The answer did not finish: your queued messages are back in the composer.")
+
+    # --- chat actions that stay inside the chat --------------------------------------------------
+
+    def last_user_message(self) -> StoredMessage | None:
+        return next((m for m in reversed(self.conversation.messages) if m.role == "user"), None)
+
+    def retry(self) -> bool:
+        """Send the last message again (queued if an answer is being written)."""
+        last = self.last_user_message()
+        if last is None:
+            return False
+        self.send(Outgoing(last.content, list(last.attachments)))
+        return True
+
+    def edit_last(self) -> bool:
+        """The last message into the composer, cursor at the end, to change and send again."""
+        last = self.last_user_message()
+        if last is None:
+            return False
+        self.composer.set_text(last.content)
+        self.composer.focus()
+        return True
+
+    def focused_or_last_answer(self) -> MessageView | None:
+        focused = self.screen.focused
+        if isinstance(focused, MessageView) and focused in self.pane.views():
+            return focused
+        answers = [v for v in self.pane.views() if v.data.role == "assistant"]
+        return answers[-1] if answers else None
+
+    def text_of(self, view: MessageView) -> str:
+        """A message's text; the answer being written is read from its turn."""
+        if self.turn is not None and view.data.id == self.turn.answer.id:
+            return self.turn.answer.content
+        return view.data.content
