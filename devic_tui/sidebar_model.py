@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from devic_tui import records
 from devic_tui.models import AssistantInfo, RemoteChat
 from devic_tui.records import ConversationSummary
 from devic_tui.text_safety import one_line
@@ -71,7 +72,7 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
     """How long ago `when` was, shortly: 42s, 5m, 3h, 12d, then the date."""
     if when is None:
         return ""
-    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
+    seconds = ((now or records.now()) - when).total_seconds()
     for limit, unit in ((60, "s"), (3600, "m"), (86400, "h"), (86400 * 30, "d")):
         if seconds < limit:
             divisor = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
@@ -321,19 +322,31 @@ class SidebarModel:
         whose name matches keeps all its chats, otherwise only chats whose title matches stay, and
         a server left with nothing is dropped. `now` is for the ages (tests pin it)."""
         needle = query.strip().lower()
-        when = now or datetime.now(UTC)
+        when = now or records.now()
         return [row for server in self._servers.values() for row in self._server_rows(server, needle, when)]
 
     def _server_rows(self, server: ServerEntry, query: str, now: datetime) -> list[SidebarRow]:
         below: list[SidebarRow] = []
         if server.error:
             below.append(SidebarRow("error", 1, one_line(server.error)[:ERROR_CHARS]))
-        for assistant in server.assistants:
+        for assistant in self._assistants_shown(server):
             below.extend(self._assistant_rows(server, assistant, query, now))
         if query and not below:
             return []
         head = SidebarRow("server", 0, one_line(server.name), f"  {one_line(server.kind)}", data=server)
         return [head, *below]
+
+    @staticmethod
+    def _assistants_shown(server: ServerEntry) -> list[AssistantInfo]:
+        """The server's assistants, then any that only its chats name (an assistant the server no
+        longer lists, or one asked for by name), so no chat is left without a place."""
+        listed = {assistant.id for assistant in server.assistants}
+        extra = [
+            AssistantInfo(id=assistant_id, name=assistant_id)
+            for assistant_id, chats in server.chats.items()
+            if assistant_id not in listed and chats
+        ]
+        return [*server.assistants, *extra]
 
     def _assistant_rows(
         self, server: ServerEntry, assistant: AssistantInfo, query: str, now: datetime

@@ -37,7 +37,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(
                 Text(
-                    "\nComposer: Enter sends, Ctrl+J or Alt+Enter inserts a newline.\n"
+                    "\nEvery key acts from anywhere, the composer included. While an answer is coming,\n"
+                    "sending queues the message; Esc takes the queue back, then stops the answer.\n"
                     "Ctrl+P opens the command palette, where every action is listed.\n"
                     'To remap: a [keymap] table in the config file, then new-chat = "alt+n".'
                 )

@@ -3,7 +3,7 @@ done, failed), the server's usage figures, and short notices."""
 
 from __future__ import annotations
 
-import time
+from time import monotonic
 
 from textual.content import Content
 from textual.timer import Timer
@@ -29,7 +29,7 @@ class StatusBar(Static):
 
     def begin(self, detail: str = "waiting for the server") -> None:
         self._state, self._detail, self._chars, self._usage = "waiting", detail, 0, None
-        self._started = time.monotonic()
+        self._started = monotonic()
         if self._timer:
             self._timer.resume()
         self._redraw()
@@ -74,7 +74,7 @@ class StatusBar(Static):
         if self._chars:
             parts.append(f"  ~{max(1, self._chars // 4):,} tokens")
         if self._started is not None and self._state in ("waiting", "streaming", "done"):
-            parts.append(f"  {time.monotonic() - self._started:0.1f} s")
+            parts.append(f"  {monotonic() - self._started:0.1f} s")
         if self._usage and self._usage.total is not None:
             figures = [f"{self._usage.total:,} tokens"]
             if self._usage.input_tokens is not None and self._usage.output_tokens is not None:

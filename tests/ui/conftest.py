@@ -91,11 +91,21 @@ async def send(pilot: Pilot[None], screen: MainScreen, text: str) -> None:
     await pilot.pause(0.1)
 
 
+def terminal_character(key: str) -> str | None:
+    """The character a terminal sends with a key: Alt+R is ESC then "r", Ctrl+N is 0x0E, Escape
+    is 0x1B, Enter is CR; function keys carry none."""
+    if key.startswith("alt+") and len(key) == 5:
+        return key[-1]
+    if key.startswith("ctrl+") and len(key) == 6 and key[-1].isalpha():
+        return chr(ord(key[-1]) - ord("a") + 1)
+    return {"escape": "\x1b", "enter": "\r", "tab": "\t"}.get(key)
+
+
 async def press_as_terminal(pilot: Pilot[None], key: str) -> None:
-    """Press a key the way a terminal sends it: Alt+R arrives as "alt+r" carrying the character
-    "r" (ESC r), which a focused text area would type if nothing acted on the key first."""
-    character = key.removeprefix("alt+") if key.startswith("alt+") and len(key) == 5 else None
-    pilot.app.post_message(events.Key(key, character))
+    """Press a key the way a terminal sends it. Textual's pilot sends Alt+R with no character, but
+    a terminal's ESC r arrives as "alt+r" carrying "r", which a focused text area types unless a
+    binding acts on the key first."""
+    pilot.app.post_message(events.Key(key, terminal_character(key)))
     await pilot.pause(0.1)
 
 

@@ -4,6 +4,7 @@ times, UTC, no blinking cursor, fixed terminal sizes. Update with `pytest --snap
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ import pytest
 from textual.pilot import Pilot
 
 from devic_tui.app import DevicTuiApp
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.screens.main import MainScreen
 from devic_tui.screens.upload import UploadScreen
-from tests.ui.conftest import settle
+from devic_tui.widgets.chat_view import Outgoing
+from tests.ui.conftest import pick, send, settle, wait_until
 from tests.ui.history import save_all, tour_conversation
 
 FILES = Path(__file__).parent / "files"
@@ -85,3 +88,44 @@ def test_upload_dialog(
         still(pilot.app)  # type: ignore[arg-type]
 
     assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times and ages as of one fixed moment, and a stopwatch that stands still, so a screen with
+    answers under way is the same whenever it is taken."""
+    moment = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
+    for module in ("devic_tui.records", "devic_tui.turn", "devic_tui.service", "devic_tui.screens.main"):
+        monkeypatch.setattr(f"{module}.now", lambda: moment)
+    monkeypatch.setattr("devic_tui.widgets.status_bar.monotonic", lambda: 1000.0)
+
+
+def test_several_chats_at_once(
+    make_app: Callable[..., DevicTuiApp], snap_compare: Any, emulator: EmulatorServer, frozen_clock: None
+) -> None:
+    """The chat on screen streams with a message queued behind its answer; another chat's answer
+    is coming off screen (…), a third's is done and unread (•); the header counts the one coming."""
+    emulator.reset(EmulatorOptions(hang_seconds=60, slow_delay=0.0))
+    app = make_app()
+    save_all(app.service.store, tour_conversation())
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await settle(pilot)
+        unread = await pick(pilot, screen, "demo-agent", "echo")
+        unread.composer.load_text("kept")
+        elsewhere = await pick(pilot, screen, "demo-devs", "hang")
+        await send(pilot, screen, "an answer that waits")
+        await wait_until(pilot, lambda: elsewhere.busy)
+        here = await pick(pilot, screen, "demo-devs", "hang")
+        await send(pilot, screen, "the question on screen")
+        await wait_until(pilot, lambda: here.turn is not None and here.turn.answer.content)
+        await send(pilot, screen, "a question queued behind the answer")
+        unread.composer.load_text("")
+        unread.send(Outgoing("read me later", []))
+        await wait_until(pilot, lambda: screen.model.mark(unread.conversation.id) == "•")
+        await pilot.pause(0.3)
+        pilot.app.clear_notifications()
+        still(pilot.app)  # type: ignore[arg-type]
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -367,3 +367,13 @@ def test_age_reads_shortly() -> None:
 def test_the_model_needs_no_textual() -> None:
     code = "import sys, devic_tui.sidebar_model; sys.exit(any(m in sys.modules for m in ('textual', 'rich')))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_chat_with_an_assistant_the_server_no_longer_lists_keeps_its_place() -> None:
+    retired = AssistantInfo(id="retired", name="Retired")
+    model = model_with(listing(local=[summary("a", assistant=retired)], assistants=[HELPER]))
+    rows = model.rows(now=NOW)
+    assert [(r.kind, r.label) for r in rows if r.kind in ("assistant", "chat")][-2:] == [
+        ("assistant", "retired"),
+        ("chat", "a"),
+    ]
