@@ -23,7 +23,8 @@ from textual.worker import Worker, WorkerState
 from devic_tui.config import Settings
 from devic_tui.errors import DevicTuiError
 from devic_tui.screens.help import HelpScreen
-from devic_tui.screens.main import SCREEN_BINDINGS, MainScreen
+from devic_tui.screens.keys import SCREEN_BINDINGS
+from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
 from devic_tui.text_safety import one_line, visible
 from devic_tui.themes import load_theme_files, save_theme_choice

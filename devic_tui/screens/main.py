@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
@@ -30,6 +30,7 @@ from devic_tui.providers.base import ToolOutput
 from devic_tui.providers.events import ToolCallRequest
 from devic_tui.records import Conversation, now
 from devic_tui.screens.chat_actions import ChatActions
+from devic_tui.screens.keys import SCREEN_BINDINGS
 from devic_tui.screens.presenters import insecure_http_warnings
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
@@ -50,36 +51,6 @@ VIEWS_KEPT = 8
 idle one is let go first (its draft is remembered)."""
 SAVE_DELAY = 0.5
 """Drafts are written this long after the last change (and when the app closes)."""
-
-
-def _chat_key(key: str, action: str, description: str, binding_id: str, *, show: bool = False) -> Binding:
-    """A key acting on the chat on screen: a priority binding, so it acts before the focused
-    widget (the composer) could take the key, and types nothing."""
-    return Binding(key, action, description, id=binding_id, show=show, priority=True)
-
-
-SCREEN_BINDINGS: list[Binding] = [
-    _chat_key("ctrl+n", "new_chat", "New chat", "new-chat", show=True),
-    _chat_key("ctrl+l", "switch_chat", "Switch chat", "switch-chat", show=True),
-    _chat_key("ctrl+f", "search", "Search", "search", show=True),
-    _chat_key("ctrl+o", "attach_files", "Attach", "attach", show=True),
-    _chat_key("escape", "stop", "Take back queued messages, then stop the answer", "stop"),
-    _chat_key("ctrl+r", "retry", "Retry: send the last message again", "retry"),
-    _chat_key("ctrl+g", "edit_last", "Edit the last message", "edit-last"),
-    _chat_key("f8", "copy_last", "Copy", "copy", show=True),
-    _chat_key("f9", "copy_code", "Copy a code block", "copy-code"),
-    _chat_key("alt+r", "rename_chat", "Rename the chat", "rename-chat"),
-    _chat_key("alt+t", "tag_chat", "Tag the chat", "tag-chat"),
-    _chat_key("alt+a", "archive_chat", "Archive the chat", "archive-chat"),
-    _chat_key("alt+d", "delete_chat", "Delete the chat", "delete-chat"),
-    _chat_key("alt+u", "duplicate_chat", "Duplicate the chat", "duplicate-chat"),
-    _chat_key("alt+x", "reset_chat", "Reset the chat", "reset-chat"),
-    _chat_key("alt+e", "export_chat", "Export the chat", "export-chat"),
-    _chat_key("ctrl+b", "toggle_sidebar", "Show or hide the sidebar", "toggle-sidebar"),
-    _chat_key("f2", "focus_sidebar", "Focus the chat list", "focus-sidebar"),
-    _chat_key("f3", "focus_pane", "Focus the messages", "focus-pane"),
-    _chat_key("f4", "focus_composer", "Focus the composer", "focus-composer"),
-]
 
 
 class MainScreen(HandsUpFailures, ChatActions, Screen[None]):

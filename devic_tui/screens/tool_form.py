@@ -76,26 +76,26 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
                 yield Static(visible(call.description or call.name), markup=False, classes="tool-title")
                 if arguments := arguments_text(call):
                     yield Static(visible(arguments), markup=False, classes="tool-arguments")
-                for field in fields_of(call):
+                for number, field in enumerate(fields_of(call)):
                     label = (field.label or field.name) + (" *" if field.required else "")
                     yield Label(one_line(label), markup=False)
-                    yield self._input_for(index, field)
+                    yield self._input_for(_field_id(index, number), field)
             yield Static("", id="tool-error", markup=False)
             with Horizontal(id="tool-buttons"):
                 yield Button("Submit", variant="primary", id="tool-submit")
                 yield Button("Cancel", id="tool-cancel")
 
-    def _input_for(self, index: int, field: ToolField) -> Widget:
-        widget_id = f"tool-{index}-{field.name}"
+    def _input_for(self, widget_id: str, field: ToolField) -> Widget:
+        """The widget for one field; its `name` is the field's name as the server gave it."""
         if field.type == "boolean":
             # Labels and choices come from the server: literal text, never markup.
             label = Content(one_line(field.label or field.name))
-            return Checkbox(label, id=widget_id, classes="tool-field")
+            return Checkbox(label, id=widget_id, name=field.name, classes="tool-field")
         if field.type == "choice" and field.choices:
             options = [(Text(one_line(choice)), choice) for choice in field.choices]
-            return Select(options, id=widget_id, classes="tool-field")
+            return Select(options, id=widget_id, name=field.name, classes="tool-field")
         restrict = r"-?[0-9]*\.?[0-9]*" if field.type == "number" else None
-        return Input(id=widget_id, restrict=restrict, classes="tool-field")
+        return Input(id=widget_id, name=field.name, restrict=restrict, classes="tool-field")
 
     def _fields(self) -> list[Widget]:
         """The answer widgets, in the order they are shown."""
@@ -127,8 +127,8 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
         if fields and event.control is fields[-1] and event.control.has_focus_within:
             self.query_one("#tool-submit", Button).focus()
 
-    def _value(self, index: int, field: ToolField) -> str:
-        widget = self.query_one(f"#tool-{index}-{field.name}")
+    def _value(self, widget_id: str) -> str:
+        widget = self.query_one(f"#{widget_id}")
         if isinstance(widget, Checkbox):
             return "true" if widget.value else "false"
         if isinstance(widget, Select):
@@ -140,8 +140,8 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
         outputs: list[ToolOutput] = []
         for index, call in enumerate(self.request.calls):
             values: dict[str, str] = {}
-            for field in fields_of(call):
-                value = self._value(index, field)
+            for number, field in enumerate(fields_of(call)):
+                value = self._value(_field_id(index, number))
                 if field.required and not value:
                     self.query_one("#tool-error", Static).update(f"'{field.label or field.name}' is required")
                     return
@@ -158,3 +158,8 @@ class ToolFormScreen(ModalScreen[list[ToolOutput] | None]):
             self.action_submit()
         else:
             self.action_cancel()
+
+
+def _field_id(call_index: int, field_index: int) -> str:
+    """A widget id made of positions: a server's field names need not be valid ids, nor unique."""
+    return f"tool-{call_index}-{field_index}"

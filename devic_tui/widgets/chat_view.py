@@ -21,7 +21,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 from textual.worker import Worker
 
 from devic_tui.attachments import human_size
@@ -34,55 +34,13 @@ from devic_tui.turn import ToolAnswerer, Turn
 from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer
 from devic_tui.widgets.failures import HandsUpFailures
-from devic_tui.widgets.message_view import MessageData, MessageView
+from devic_tui.widgets.message_view import MessageView, message_data
+from devic_tui.widgets.queue_bar import Outgoing, QueueBar
 from devic_tui.widgets.status_bar import StatusBar
 from devic_tui.widgets.transcript import TranscriptPane
 
 GIVE_WAY_SECONDS = 0.008
 """How long a burst of stream events may hold the event loop before it gives way."""
-
-
-def message_data(message: StoredMessage, assistant_name: str) -> MessageData:
-    """What a MessageView shows of a stored message."""
-    return MessageData(
-        id=message.id,
-        role=message.role,
-        author="You" if message.role == "user" else assistant_name,
-        content=message.content,
-        created_at=message.created_at,
-        status=message.status,
-        error=message.error,
-        usage=message.usage,
-        attachments=[a.name for a in message.attachments],
-    )
-
-
-@dataclass
-class Outgoing:
-    """A message on its way: its words and files, until its turn has recorded it."""
-
-    text: str
-    files: list[Attachment]
-
-
-class QueueBar(Static):
-    """The messages queued behind the answer being written, shown under it."""
-
-    DEFAULT_CSS = """
-    QueueBar { height: auto; max-height: 5; display: none; padding: 0 1; color: $text-muted; }
-    QueueBar.-queued { display: block; }
-    """
-
-    def show_queue(self, queue: list[Outgoing]) -> None:
-        lines = [
-            f"queued: {one_line(item.text)[:100] or '(files only)'}"
-            + (f"  📎 {len(item.files)}" if item.files else "")
-            for item in queue
-        ]
-        if lines:
-            lines.append("sent when the answer ends · Esc takes them back to edit")
-        self.update("\n".join(lines))
-        self.set_class(bool(queue), "-queued")
 
 
 class ChatView(HandsUpFailures, Vertical):

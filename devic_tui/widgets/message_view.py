@@ -21,6 +21,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from devic_tui.models import Usage
+from devic_tui.records import StoredMessage
 from devic_tui.text_safety import one_line, visible
 from devic_tui.widgets.markdown_stream import CachedMarkdown, StreamingMarkdown
 
@@ -45,6 +46,21 @@ class MessageData:
     error: str | None = None
     usage: Usage | None = None
     attachments: list[str] = field(default_factory=list)
+
+
+def message_data(message: StoredMessage, assistant_name: str) -> MessageData:
+    """What a MessageView shows of a stored message."""
+    return MessageData(
+        id=message.id,
+        role=message.role,
+        author="You" if message.role == "user" else assistant_name,
+        content=message.content,
+        created_at=message.created_at,
+        status=message.status,
+        error=message.error,
+        usage=message.usage,
+        attachments=[a.name for a in message.attachments],
+    )
 
 
 def header_content(data: MessageData) -> Content:

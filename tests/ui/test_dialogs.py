@@ -47,7 +47,11 @@ async def opened(pilot: Pilot[None], dialog: Screen[Any]) -> None:
 
 
 def focused_id(app: App[Any]) -> str | None:
-    return app.focused.id if app.focused is not None else None
+    """The focused field as `tool-CALL-NAME` (field widgets carry the server's field name)."""
+    focused = app.focused
+    if focused is None or not focused.has_class("tool-field") or not focused.id:
+        return focused.id if focused is not None else None
+    return f"tool-{focused.id.split('-')[1]}-{focused.name}"
 
 
 def tool_request(*fields: ToolField) -> ToolCallRequest:
@@ -84,6 +88,22 @@ async def test_the_form_opens_on_its_first_field(request_: ToolCallRequest, unfo
         await pilot.pause()
         first = request_.calls[0].fields[0].name
         assert focused_id(app) == f"tool-0-{first}"
+
+
+async def test_field_names_that_are_no_valid_ids_still_make_a_form() -> None:
+    """A server's field names can hold spaces or dots, or repeat: the form is built all the same
+    and each answer goes back under its own name."""
+    form = ToolFormScreen(
+        tool_request(ToolField(name="first name"), ToolField(name="a.b"), ToolField(name="a.b"))
+    )
+    app = Host(form)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot, form)
+        await pilot.press(*"Ada", "enter", *"x", "enter", *"y", "enter")
+        await wait_until(pilot, lambda: app.results != [])
+        [outputs] = app.results
+        assert isinstance(outputs, list)
+        assert json.loads(outputs[0].output) == {"first name": "Ada", "a.b": "y"}
 
 
 async def test_enter_moves_on_and_submits_from_the_last_input() -> None:

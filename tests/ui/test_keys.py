@@ -19,7 +19,8 @@ from devic_tui import config
 from devic_tui.app import KEYED_BINDINGS, DevicTuiApp
 from devic_tui.screens.dialogs import PromptScreen
 from devic_tui.screens.help import HelpScreen
-from devic_tui.screens.main import SCREEN_BINDINGS, MainScreen
+from devic_tui.screens.keys import SCREEN_BINDINGS
+from devic_tui.screens.main import MainScreen
 from tests.ui.conftest import current, pick, press_as_terminal, send, settle, wait_until
 from tests.ui.history import save_all, tour_conversation
 

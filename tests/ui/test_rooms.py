@@ -23,10 +23,12 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.config import ServerConfig
 from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.screens.main import MainScreen
+from devic_tui.screens.main import VIEWS_KEPT, MainScreen
 from devic_tui.screens.tool_form import ToolFormScreen
-from devic_tui.widgets.chat_view import ChatView, Outgoing
+from devic_tui.widgets.chat_view import ChatView
+from devic_tui.widgets.queue_bar import Outgoing
 from tests.ui.conftest import current, pick, send, settle, sidebar_lines, wait_until
+from tests.ui.history import save_all, tour_conversation
 
 FILES = Path(__file__).parent / "files"
 
@@ -317,3 +319,23 @@ async def test_a_tool_form_waits_until_its_chat_is_on_screen(make_app: Callable[
         answer = asking.pane.views()[-1].data
         assert "Oslo" in answer.content
         assert answer.status == "complete"
+
+
+async def test_idle_chats_beyond_the_kept_number_are_let_go_and_their_drafts_come_back(
+    make_app: Callable[..., DevicTuiApp],
+) -> None:
+    app = make_app()
+    ids = [f"tour{number:04d}" for number in range(VIEWS_KEPT + 4)]
+    save_all(app.service.store, *(tour_conversation(cid) for cid in ids))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        for cid in ids:
+            screen.open_conversation(cid)
+            await wait_until(pilot, lambda cid=cid: current(screen).conversation.id == cid)
+            if cid == ids[0]:
+                current(screen).composer.load_text("a draft in the first chat")
+        assert len(screen.open_views()) <= VIEWS_KEPT + 1
+        assert screen.view_of(ids[0]) is None  # the least recently shown went first
+        screen.open_conversation(ids[0])
+        await wait_until(pilot, lambda: current(screen).conversation.id == ids[0])
+        assert current(screen).composer.text == "a draft in the first chat"

@@ -15,7 +15,7 @@ from devic_tui.app import DevicTuiApp
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.screens.main import MainScreen
 from devic_tui.screens.upload import UploadScreen
-from devic_tui.widgets.chat_view import Outgoing
+from devic_tui.widgets.queue_bar import Outgoing
 from tests.ui.conftest import pick, send, settle, wait_until
 from tests.ui.history import save_all, tour_conversation
 
