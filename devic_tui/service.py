@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
@@ -30,12 +30,16 @@ from devic_tui.providers.errors import (
 )
 from devic_tui.providers.registry import create_provider
 from devic_tui.records import Conversation, ConversationSummary, StoredMessage, new_id, now
+from devic_tui.redact import redact
 from devic_tui.store.transcripts import TranscriptStore
 from devic_tui.turn import ToolAnswerer, Turn
 
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
     from devic_tui.records import SearchHit
+
+ExportFormat = Literal["md", "json", "toml"]
+EXPORT_SUFFIXES: dict[str, ExportFormat] = {".md": "md", ".json": "json", ".toml": "toml"}
 
 UploadProgress = Callable[[Attachment, int, int], None]
 """Told (file, bytes sent, bytes in all) as each file goes out; first with 0 sent, before it starts."""
@@ -281,17 +285,25 @@ class ChatService:
         await asyncio.to_thread(self.store.archive, conversation.id, True)
         conversation.archived = True
 
-    async def delete(self, conversation: Conversation) -> None:
+    async def delete(self, conversation_id: str) -> None:
         """To the trash folder (restorable); the server's copy, if any, is kept."""
-        await asyncio.to_thread(self.store.delete, conversation.id)
+        await asyncio.to_thread(self.store.delete, conversation_id)
 
-    async def export(self, conversation: Conversation, path: Path) -> Path:
-        """Write the chat to `path`: JSON for a .json name, Markdown otherwise (readable by its
-        owner alone). Returns the path written."""
-        from devic_tui.store.export import to_json, to_markdown  # rarely used: not at start-up
+    @staticmethod
+    def export_text(conversation: Conversation, fmt: ExportFormat) -> str:
+        """The chat as Markdown (for people), or JSON or TOML (lossless, for import); no token in it."""
+        from devic_tui.store.export import to_json, to_markdown, to_toml  # rarely used: not at start-up
 
+        writer = {"md": to_markdown, "json": to_json, "toml": to_toml}[fmt]
+        text = redact(writer(conversation))
+        return text if text.endswith("\n") else text + "\n"
+
+    async def export(self, conversation: Conversation, path: Path, fmt: ExportFormat | None = None) -> Path:
+        """Write the chat to `path` (readable by its owner alone), as `fmt`, or by the name's
+        suffix: .json JSON, .toml TOML, else Markdown. Returns the path written."""
         target = await asyncio.to_thread(path.expanduser)
-        text = to_json(conversation) if target.suffix.lower() == ".json" else to_markdown(conversation)
+        chosen = fmt or EXPORT_SUFFIXES.get(target.suffix.lower(), "md")
+        text = self.export_text(conversation, chosen)
         await asyncio.to_thread(write_private, target, text.encode("utf-8"))
         return target
 

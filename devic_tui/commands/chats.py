@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from devic_tui.commands.session import Session
 
 if TYPE_CHECKING:
     from devic_tui.records import SearchHit
-    from devic_tui.store.transcripts import TranscriptStore
+    from devic_tui.service import ChatService
 
 
 def add_parser(commands: Any) -> None:
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         store = session.store()
         server = session.server_name(args.server) if args.server else None
         if args.search:
-            return _search(args, store, server)
+            return _search(args, session.service(), server)
         summaries = [
             s
             for s in store.summaries(server=server)
@@ -63,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
         session.close()
 
 
-def _search(args: argparse.Namespace, store: TranscriptStore, server: str | None) -> int:
-    hits = store.search(args.search, server=server, assistant_id=args.assistant, limit=args.limit)
+def _search(args: argparse.Namespace, service: ChatService, server: str | None) -> int:
+    found = service.search(args.search, server=server, assistant_id=args.assistant, limit=args.limit)
+    hits = asyncio.run(found)
     if args.json:
         print_json([_hit_json(hit) for hit in hits])
         return EXIT_OK

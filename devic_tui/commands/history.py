@@ -85,20 +85,17 @@ def show(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from devic_tui.store.export import to_json, to_markdown, to_toml
+    from devic_tui.files import write_private
 
     session = Session.from_args(args)
     try:
         conversation = _load(session.store(), args.id)
-        writer = {"md": to_markdown, "json": to_json, "toml": to_toml}[args.format]
-        text = redact(writer(conversation))
-        if not text.endswith("\n"):
-            text += "\n"
+        text = session.service().export_text(conversation, args.format)
         if args.output is None:
             sys.stdout.write(text)
             return EXIT_OK
         try:
-            args.output.expanduser().write_text(text, encoding="utf-8")
+            write_private(args.output.expanduser(), text.encode("utf-8"))
         except OSError as problem:
             raise CliError(f"cannot write {args.output}: {problem.strerror}", EXIT_USAGE) from None
         print(f"wrote {args.output}", file=sys.stderr)

@@ -22,6 +22,7 @@ from devic_tui.config import ServerConfig, Settings, load_settings, permission_w
 
 if TYPE_CHECKING:
     from devic_tui.emulator import EmulatorServer
+    from devic_tui.service import ChatService
     from devic_tui.store.transcripts import TranscriptStore
 
 DEMO_DEFAULT_KIND = "openai"
@@ -114,6 +115,13 @@ class Session:
             for message in self._store.notices:
                 note(f"note: {message}")
         return self._store
+
+    def service(self) -> ChatService:
+        """The service over this command's history, for what touches saved chats only (no server
+        is asked: the demo's entries are not expanded)."""
+        from devic_tui.service import ChatService
+
+        return ChatService(self.settings, store=self.store())
 
     def store_closed(self) -> None:
         """The store was closed by its owner (the ChatService); do not close it again."""

@@ -5,6 +5,7 @@ Alt+D in the app) wait in the history's trash folder, listed by `trash` and brou
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError
@@ -33,10 +34,9 @@ def delete(args: argparse.Namespace) -> int:
 
     session = Session.from_args(args)
     try:
-        store = session.store()
-        summary = find_conversation(store, args.id)
+        summary = find_conversation(session.store(), args.id)
         try:
-            store.delete(summary.id)
+            asyncio.run(session.service().delete(summary.id))
         except TranscriptError as problem:
             raise CliError(str(problem), EXIT_USAGE) from None
         undo = f"devic-tui restore {summary.id[:8]}"

@@ -184,7 +184,7 @@ class ChatActions:
         )
         if not sure:
             return
-        await host.service.delete(conversation)
+        await host.service.delete(conversation.id)
         host.notify(f"Moved “{conversation.title}” to the trash.")
         host.action_new_chat()
         host.forget_chat(conversation.id)
@@ -231,7 +231,11 @@ class ChatActions:
         conversation = view.conversation
         default = Path(os.getcwd()) / f"{_slug(conversation.title) or conversation.id}.md"
         answer = await host.app.push_screen_wait(
-            PromptScreen("Export chat", "Write it to (.md for Markdown, .json for JSON):", value=str(default))
+            PromptScreen(
+                "Export chat",
+                "Write it to (.md Markdown, .json or .toml to import again):",
+                value=str(default),
+            )
         )
         if not answer:
             return
