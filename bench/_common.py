@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import resource
 import statistics
 import subprocess
@@ -16,11 +17,13 @@ from pathlib import Path
 from pydantic import SecretStr
 from textual.pilot import Pilot
 
+from devic_tui import locations
 from devic_tui.app import DevicTuiApp
 from devic_tui.config import AssistantConfig, ServerConfig, Settings
 from devic_tui.screens.main import MainScreen
 from devic_tui.service import ChatService
 from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.widgets.chat_view import ChatView
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -70,8 +73,9 @@ def git_commit() -> str:
 
 
 @contextlib.contextmanager
-def paced_server(text: str, chunk_size: int, rate: float) -> Iterator[int]:
-    """Start bench/_paced_server.py in its own process; yield its port; stop it afterwards."""
+def paced_server(text: str, chunk_size: int, rate: float, chars: int = 0) -> Iterator[int]:
+    """Start bench/_paced_server.py in its own process; yield its port; stop it afterwards.
+    `rate` is per stream (each request is paced on its own); `chars` cuts the text (0: whole)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -82,6 +86,8 @@ def paced_server(text: str, chunk_size: int, rate: float) -> Iterator[int]:
             str(chunk_size),
             "--rate",
             str(rate),
+            "--chars",
+            str(chars),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -109,27 +115,46 @@ def bench_settings(base_url: str, assistants: Sequence[str], **fields: object) -
     return Settings(servers=[server], **fields)  # type: ignore[arg-type]
 
 
-def make_app(settings: Settings, data_dir: Path) -> DevicTuiApp:
+def make_app(settings: Settings, data_dir: Path, *, state_dir: Path | None = None) -> DevicTuiApp:
+    """The app with its history in `data_dir`. What it remembers between runs (the open chat and
+    the drafts: `ui_state`, in the data dir) goes to `state_dir` (default: `data_dir`), never to the
+    person's own data dir, and no run reopens the chat or drafts another run left."""
+    os.environ[locations.DATA_DIR_ENV] = str(state_dir or data_dir)
     store = TranscriptStore(data_dir / "transcripts", settings.transcript_format)
     return DevicTuiApp(settings, service=ChatService(settings, store=store))
 
 
 async def settle(pilot: Pilot[None], *, limit: float = 30.0) -> MainScreen:
-    """Wait until the servers are listed and no answer is being written; return the main screen."""
+    """Wait until the servers are listed, a chat is on screen (the bench server's assistant) and no
+    answer is being written in any chat; return the main screen."""
     app = pilot.app
     deadline = time.perf_counter() + limit
     while time.perf_counter() < deadline:
         await pilot.pause(0.02)
         screen = app.screen
-        if isinstance(screen, MainScreen) and not screen.streaming and screen.sidebar.chat_tree.root.children:
+        if (
+            isinstance(screen, MainScreen)
+            and screen.servers_loaded
+            and screen.current is not None
+            and not any(view.busy for view in screen.open_views())
+            and screen.sidebar.chat_tree.root.children
+        ):
             await pilot.pause(0.05)
             return screen
     raise RuntimeError("the app did not settle")
 
 
+def on_screen(screen: MainScreen) -> ChatView:
+    """The chat on screen."""
+    assert screen.current is not None, "no chat is on screen"
+    return screen.current
+
+
 async def send(pilot: Pilot[None], screen: MainScreen, text: str) -> None:
-    screen.composer.focus()
-    screen.composer.load_text(text)
+    """Type a message into the chat on screen and press Enter."""
+    composer = on_screen(screen).composer
+    composer.focus()
+    composer.load_text(text)
     await pilot.press("enter")
 
 

@@ -7,7 +7,10 @@ each chunk drifts (each sleep overshoots), so it cannot hold 2,000 chunks/s; thi
 
 Run as a separate process so that it does not share the GIL with the app being measured:
 `python bench/_paced_server.py --text long --chunk-size 4 --rate 2000` prints its port on stdout.
-Texts come from the emulator's scripts (`long_answer()`, `fences_answer()`), so they are deterministic.
+Texts come from the emulator's scripts (`long_answer()`, `fences_answer()`), so they are deterministic;
+`--chars N` cuts the text at its last paragraph break before N characters. Each request gets its own
+stream on its own schedule (several chats can stream from one server at once), and its own
+conversation id.
 """
 
 from __future__ import annotations
@@ -41,10 +44,18 @@ def sse(payload: object) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
+def cut(text: str, chars: int) -> str:
+    """`text` up to its last paragraph break before `chars` characters (all of it when 0)."""
+    if not chars or len(text) <= chars:
+        return text
+    return text[: text.rfind("\n\n", 0, chars) + 2]
+
+
 class Paced:
     def __init__(self, text: str, chunk_size: int, rate: float) -> None:
         self.events = [sse({"chunk": piece}) for piece in chunked(text, chunk_size)]
         self.rate = rate
+        self.served = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -61,13 +72,14 @@ class Paced:
                 b"cache-control: no-cache\r\nconnection: close\r\n\r\n"
             )
             await writer.drain()
-            await self.stream(writer)
+            self.served += 1
+            await self.stream(writer, f"bench-conversation-{self.served}")
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
 
-    async def stream(self, writer: asyncio.StreamWriter) -> None:
+    async def stream(self, writer: asyncio.StreamWriter, conversation_id: str) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
         sent = 0
@@ -79,7 +91,7 @@ class Paced:
                 sent = due
                 await writer.drain()
             await asyncio.sleep(max(0.0, start + sent / self.rate - loop.time()))
-        writer.write(sse({"conversationId": "bench-conversation"}) + sse("[DONE]"))
+        writer.write(sse({"conversationId": conversation_id}) + sse("[DONE]"))
         await writer.drain()
 
 
@@ -88,8 +100,9 @@ async def main() -> None:
     parser.add_argument("--text", choices=sorted(TEXTS), default="long")
     parser.add_argument("--chunk-size", type=int, default=4)
     parser.add_argument("--rate", type=float, default=2000.0, help="chunks per second")
+    parser.add_argument("--chars", type=int, default=0, help="cut the text to about this many characters")
     args = parser.parse_args()
-    paced = Paced(TEXTS[args.text](), args.chunk_size, args.rate)
+    paced = Paced(cut(TEXTS[args.text](), args.chars), args.chunk_size, args.rate)
     server = await asyncio.start_server(paced.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     sys.stdout.write(f"{port}\n")

@@ -1,46 +1,60 @@
-"""Streaming harness shared by stream_mixed, stream_fences and keys_while_streaming.
+"""Streaming harness shared by stream_mixed, stream_fences, keys_while_streaming and several_chats.
 
 It runs the real app headless against bench/_paced_server.py (a separate process) and records, by
 wrapping methods for the duration of the run only (no product code changes):
 
-- every `MessageView.write` (a chunk reaching the view): time and the streamed text's length;
-- every `StreamingMarkdown._flush` (the screen catching up): start, end and the length it rendered;
+- every `ChatView._turn_changed` (the chat's handler for each event of its turn, called after the
+  turn recorded the event in `turn.answer.content`) that finds the answer's text longer than the
+  last one did: time and the text's length. This is a chunk reaching the view: the view reads the
+  text from the turn's record, so this is where `MessageView.write` used to be called per chunk;
+- every `StreamingMarkdown._flush` (the view reading the source and catching up, at most once per
+  frame): start, end, how much of the source it has read (`received_chars`), and whether its chat
+  was on screen (`ChatView.active`);
 - every `Screen._compositor_refresh` of the main screen (a frame: `render_update` + display): start, end;
 - `MessageView.end_stream` (the answer swapped for its final single-widget form): start, end.
 
-"On screen" for a chunk = the end of the first frame that starts after the first flush (or the
-end_stream) that rendered text at least as long as the text that chunk completed.
+Each `Trace` records one chat (`chat`: its conversation id), or any chat when `chat` is None (the
+benches with one chat). "On screen" for a chunk = the end of the first frame that starts after the
+first flush (or the end_stream) that rendered text at least as long as the text that chunk completed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import SIZE, bench_settings, make_app, send, settle
+from _common import SIZE, bench_settings, make_app, on_screen, send, settle
 from rich.console import Console, RenderableType
 from rich.segment import Segment
 from textual.app import App, ComposeResult
+from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
 
 from devic_tui.screens.main import MainScreen
+from devic_tui.turn import Turn
+from devic_tui.widgets.chat_view import ChatView
 from devic_tui.widgets.markdown_stream import StreamingMarkdown, render_markdown
-from devic_tui.widgets.message_view import MessageView
+from devic_tui.widgets.message_view import MessageData, MessageView
 
 now = time.perf_counter
 
 
 @dataclass
 class Trace:
+    chat: str | None = None
+    """The conversation id whose stream this trace records; None: any chat."""
     arrivals: list[tuple[float, int]] = field(default_factory=list)
     flushes: list[tuple[float, float, int]] = field(default_factory=list)
+    hidden_flushes: list[float] = field(default_factory=list)
+    """When this chat's stream flushed while the chat was not on screen (its end excluded)."""
     frames: list[tuple[float, float]] = field(default_factory=list)
     end_stream: tuple[float, float] | None = None
     frame_hooks: list[Callable[[float, float], None]] = field(default_factory=list)
@@ -48,51 +62,86 @@ class Trace:
     pre_frame_hooks: list[Callable[[], None]] = field(default_factory=list)
     """Called just before each main-screen frame is rendered."""
 
+    def wants(self, view: ChatView | None) -> bool:
+        return self.chat is None or (view is not None and view.conversation.id == self.chat)
+
+
+def chat_of(node: DOMNode) -> ChatView | None:
+    """The chat a widget is in."""
+    return next((a for a in node.ancestors if isinstance(a, ChatView)), None)
+
 
 @contextlib.contextmanager
-def instrument(trace: Trace) -> Iterator[None]:
-    original_write = MessageView.write
+def instrument(*traces: Trace) -> Iterator[None]:
+    original_turn_changed = ChatView._turn_changed
     original_flush = StreamingMarkdown._flush
     original_end = MessageView.end_stream
     original_refresh = Screen._compositor_refresh
+    chats: dict[int, ChatView | None] = {}
+    """id(StreamingMarkdown) -> its chat (looked up once per widget, not per flush)."""
+    ending: set[int] = set()
+    """id of the StreamingMarkdown whose `end_stream` is running (its last flush is not "hidden")."""
 
-    def write(self: MessageView, fragment: str) -> None:
-        original_write(self, fragment)
-        stream = self._stream
-        if stream is not None:
-            trace.arrivals.append((now(), stream.received_chars))
+    def turn_changed(self: ChatView, turn: Turn) -> None:
+        arrived = now()
+        length = len(turn.answer.content)
+        for trace in traces:
+            if trace.wants(self) and (not trace.arrivals or length > trace.arrivals[-1][1]):
+                trace.arrivals.append((arrived, length))
+        original_turn_changed(self, turn)
 
     async def flush(self: StreamingMarkdown) -> None:
         start = now()
         await original_flush(self)
-        trace.flushes.append((start, now(), self.rendered_chars))
+        end = now()
+        key = id(self)
+        if key not in chats:
+            chats[key] = chat_of(self)
+        view = chats[key]
+        for trace in traces:
+            if trace.wants(view):
+                trace.flushes.append((start, end, self.received_chars))
+                if view is not None and not view.active and key not in ending:
+                    trace.hidden_flushes.append(start)
 
-    async def end_stream(self: MessageView) -> None:
+    async def end_stream(self: MessageView, data: MessageData) -> None:
+        view = chat_of(self)
+        stream = self.query(StreamingMarkdown)
+        keys = {id(widget) for widget in stream}
+        ending.update(keys)
         start = now()
-        await original_end(self)
-        trace.end_stream = (start, now())
+        try:
+            await original_end(self, data)
+        finally:
+            ending.difference_update(keys)
+        end = now()
+        for trace in traces:
+            if trace.wants(view):
+                trace.end_stream = (start, end)
 
     def compositor_refresh(self: Screen[Any]) -> None:
         main = isinstance(self, MainScreen)
         if main:
-            for before in trace.pre_frame_hooks:
-                before()
+            for trace in traces:
+                for before in trace.pre_frame_hooks:
+                    before()
         start = now()
         original_refresh(self)
         if main:
             end = now()
-            trace.frames.append((start, end))
-            for hook in trace.frame_hooks:
-                hook(start, end)
+            for trace in traces:
+                trace.frames.append((start, end))
+                for hook in trace.frame_hooks:
+                    hook(start, end)
 
-    MessageView.write = write  # type: ignore[method-assign]
+    ChatView._turn_changed = turn_changed  # type: ignore[method-assign]
     StreamingMarkdown._flush = flush  # type: ignore[method-assign]
     MessageView.end_stream = end_stream  # type: ignore[method-assign]
     Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
     try:
         yield
     finally:
-        MessageView.write = original_write  # type: ignore[method-assign]
+        ChatView._turn_changed = original_turn_changed  # type: ignore[method-assign]
         StreamingMarkdown._flush = original_flush  # type: ignore[method-assign]
         MessageView.end_stream = original_end  # type: ignore[method-assign]
         Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
@@ -115,11 +164,12 @@ class StreamRun:
 
 
 def screen_times(trace: Trace) -> tuple[list[float], float]:
-    """Per arrival, when its text was on screen; and when the final (end_stream) frame ended."""
+    """Per arrival, when its text was on screen (nan when no flush ever covered it); and when the
+    final (end_stream) frame ended (nan when the stream has not ended)."""
     frames = trace.frames
-    assert trace.end_stream is not None
     marks = [(end, length) for _, end, length in trace.flushes]
-    marks.append((trace.end_stream[1], trace.arrivals[-1][1]))
+    if trace.end_stream is not None:
+        marks.append((trace.end_stream[1], trace.arrivals[-1][1]))
     marks.sort()
 
     def frame_after(moment: float) -> float:
@@ -134,8 +184,8 @@ def screen_times(trace: Trace) -> tuple[list[float], float]:
             covered_at, covered_len = marks[mark_index]
             best_covered = max(best_covered, covered_len)
             mark_index += 1
-        shown.append(frame_after(covered_at))
-    return shown, frame_after(trace.end_stream[1])
+        shown.append(frame_after(covered_at) if best_covered >= length else math.nan)
+    return shown, frame_after(trace.end_stream[1]) if trace.end_stream is not None else math.nan
 
 
 async def drive_stream(
@@ -164,7 +214,7 @@ async def drive_stream(
                 await asyncio.sleep(0.005)
             if side is not None:
                 await side
-        view = screen.pane.views()[-1]
+        view = on_screen(screen).pane.views()[-1]
         body = view.query_one(".message-body", Static)
         text = view.data.content
         width = body.content_region.width
@@ -210,21 +260,25 @@ def render_rows(renderable: RenderableType, width: int) -> list[str]:
 
 
 class _ReplayApp(App[None]):
+    def __init__(self, source: Callable[[], str]) -> None:
+        super().__init__()
+        self.source = source
+
     def compose(self) -> ComposeResult:
-        yield StreamingMarkdown()
+        yield StreamingMarkdown(self.source)
 
 
 async def replay_streamed_rows(text: str, flush_lengths: list[int], width: int) -> list[str]:
-    """Feed a StreamingMarkdown the text in exactly the pieces each recorded flush saw, then finish,
-    and return the rows its segments and tail show."""
-    app = _ReplayApp()
+    """Let a StreamingMarkdown read the text in exactly the pieces each recorded flush saw (its
+    source grows to each recorded length, then it flushes), then finish, and return the rows its
+    segments and tail show."""
+    written = [""]
+    app = _ReplayApp(lambda: written[0])
     async with app.run_test(size=(width, 40)):
         widget = app.query_one(StreamingMarkdown)
-        position = 0
         for length in [*flush_lengths, len(text)]:
-            if length > position:
-                widget.append(text[position:length])
-                position = length
+            if length > len(written[0]):
+                written[0] = text[:length]
                 await widget._flush()
         await widget.finish()
         rows: list[str] = []

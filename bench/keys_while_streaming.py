@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import paced_server, percentile, result, spread
+from _common import on_screen, paced_server, percentile, result, spread
 from _stream import Trace, drive_stream
 from textual.pilot import Pilot
 
@@ -49,7 +49,7 @@ async def main() -> None:
             latencies: list[float] = latencies,
             press_times: list[float] = press_times,
         ) -> None:
-            composer = screen.composer
+            composer = on_screen(screen).composer
             pending: list[tuple[float, int]] = []
             seen = {"length": 0}
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, SIZE, bench_settings, make_app, peak_rss_mb, result, settle
+from _common import RESULTS, SIZE, bench_settings, make_app, on_screen, peak_rss_mb, result, settle
 from textual.screen import Screen
 
 from devic_tui.records import Conversation, StoredMessage
@@ -108,15 +108,18 @@ async def one_run(data: Path) -> tuple[float, float]:
             mounted.clear()
             started = time.perf_counter()
             screen.open_conversation(CONVERSATION)
-            while not mounted:  # noqa: ASYNC110
+            while not mounted:
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError("the conversation's window was never mounted (was it open already?)")
                 await asyncio.sleep(0.001)
             first_paint = await wait_frame(mounted[0]) - started
-            assert len(screen.pane.messages) == COUNT
+            pane = on_screen(screen).pane
+            assert len(pane.messages) == COUNT
             await pilot.pause(0.2)
             started = time.perf_counter()
-            await screen.pane.action_jump_top()
+            await pane.action_jump_top()
             jumped = await wait_frame(time.perf_counter()) - started
-            assert screen.pane.mounted_range[0] == 0
+            assert pane.mounted_range[0] == 0
     finally:
         Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
         TranscriptPane._mount_window = original_mount  # type: ignore[method-assign]

@@ -19,6 +19,7 @@ ORDER = [
     ("stream_mixed.py", ["--runs", "2"], ["--runs", "1"]),
     ("stream_fences.py", ["--runs", "3"], ["--runs", "1"]),
     ("keys_while_streaming.py", ["--runs", "2"], ["--runs", "1"]),
+    ("several_chats.py", ["--runs", "2"], ["--runs", "1"]),
     ("startup.py", ["--runs", "5"], ["--runs", "2"]),
     ("open_long.py", ["--runs", "3"], ["--runs", "1"]),
     ("save.py", [], []),

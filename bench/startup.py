@@ -20,6 +20,7 @@ import asyncio
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,7 +106,12 @@ async def child(kind: str, data: str, launched: float) -> None:
 
         from devic_tui.screens.main import MainScreen
 
-        app = make_app(bench_settings("http://127.0.0.1:9/v1/api", ["long"]), Path(data))
+        # What the app remembers between runs (the open chat, drafts) in a folder of this launch's
+        # own: every launch starts as the first, whatever the one before left.
+        state = tempfile.TemporaryDirectory()
+        app = make_app(
+            bench_settings("http://127.0.0.1:9/v1/api", ["long"]), Path(data), state_dir=Path(state.name)
+        )
 
         def ready(screen: Screen[Any]) -> bool:
             return isinstance(screen, MainScreen) and bool(screen.sidebar.chat_tree.root.children)
@@ -144,8 +150,6 @@ def main() -> None:
     if args.child:
         asyncio.run(child(args.child, args.data, args.launched))
         return
-    import tempfile
-
     from _common import RESULTS, result
 
     started = time.perf_counter()

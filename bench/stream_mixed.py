@@ -3,7 +3,10 @@ prose, lists, tables, 100+ code blocks) in 4-character chunks at 2,000 chunks/s,
 app headless, from a paced SSE server in a separate process over loopback.
 
 Figures (per run; median and worst over runs):
-- lag: chunk arrival (MessageView.write) -> end of the frame that first showed its text, p50/p95/max;
+- lag: chunk arrival (the chat's per-event handler `ChatView._turn_changed` finding the turn's answer
+  longer; the view reads the text from the turn, so this is where `MessageView.write` used to be
+  called per chunk) -> end of the frame that first showed its text (the first frame after the
+  `StreamingMarkdown._flush` that read it), p50/p95/max;
   target: never more than 100 ms behind the network (max <= 100 ms);
 - last chunk: its arrival -> on screen; target <= 100 ms;
 - fidelity: the final screen's body vs one render of the whole text, and the streamed widget (replayed

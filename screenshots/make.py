@@ -7,6 +7,7 @@ Run from the repository root: python screenshots/make.py
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from devic_tui import locations  # noqa: E402
 from devic_tui.app import DevicTuiApp  # noqa: E402
 from devic_tui.config import Settings  # noqa: E402
 from devic_tui.demo import DEMO_OPTIONS, demo_servers  # noqa: E402
@@ -37,11 +39,16 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: 
             app.theme = theme
             await pilot.pause(0.5)
         if name == "streaming":
-            entry = screen._entries["demo-agent"]
-            screen.start_new_chat("demo-agent", next(a for a in entry.assistants if a.id == "long"))
-            screen.composer.load_text("Write me something long, with code")
+            assistant = screen.model.assistant("demo-agent", "long")
+            assert assistant is not None, "the demo agent server lists no 'long' assistant"
+            before = screen.current
+            screen.start_new_chat("demo-agent", assistant)
+            while screen.current is before or screen.current is None:
+                await pilot.pause(0.05)
+            chat = screen.current
+            chat.composer.load_text("Write me something long, with code")
             await pilot.press("enter")
-            while not screen.pane.views() or screen.pane.views()[-1].streamed_chars < 2500:
+            while not chat.pane.views() or chat.pane.views()[-1].streamed_chars < 2500:
                 await pilot.pause(0.05)
         else:
             screen.open_conversation("tour0001")
@@ -77,6 +84,9 @@ async def main() -> None:
     }
     with EmulatorServer(DEMO_OPTIONS) as emulator, tempfile.TemporaryDirectory() as data:
         for name, (keys, theme) in shots.items():
+            # The app's remembered state (open chat, drafts) with this shot's history, not in the
+            # person's data dir: no shot reopens what another left.
+            os.environ[locations.DATA_DIR_ENV] = str(Path(data) / name)
             settings = Settings(servers=demo_servers(emulator.base_url))
             store = TranscriptStore(Path(data) / name, settings.transcript_format)
             save_all(store, tour_conversation())
