@@ -148,7 +148,8 @@ class Turn:
 
     def _observe(self, event: SendEvent) -> None:
         if isinstance(event, TextDelta):
-            self.phase = "streaming"
+            if self.phase != "streaming":
+                self.phase, self.detail = "streaming", ""
         elif isinstance(event, Progress):
             self.detail = f"server: {event.status}"
         elif isinstance(event, Notice):

@@ -137,7 +137,7 @@ class ChatView(HandsUpFailures, Vertical):
         if active:
             live = self.pane.live_view()
             if live is not None:
-                live.catch_up()
+                live.catch_up(now=True)
             self._show_turn_state()
 
     async def focus_message(self, message_id: str) -> None:
@@ -312,8 +312,7 @@ class ChatView(HandsUpFailures, Vertical):
         if turn is None or turn.phase == "done":
             return
         status = self.status
-        chars = len(turn.answer.content)
-        status.progress(chars, turn.detail if turn.phase != "streaming" else None)
+        status.progress(len(turn.answer.content), turn.detail)
         if turn.answer.usage is not None:
             status.set_usage(turn.answer.usage)
 

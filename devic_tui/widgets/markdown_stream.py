@@ -226,9 +226,15 @@ class StreamingMarkdown(Vertical):
     def compose(self) -> ComposeResult:
         yield self._tail
 
-    def poke(self) -> None:
-        """The source has more text: the screen catches up on the next frame."""
-        if self._timer is None:
+    def poke(self, *, now: bool = False) -> None:
+        """The source has more text: the screen catches up on the next frame, or, `now`, before
+        the next one is drawn (a chat just shown must not show old text first)."""
+        if now:
+            if self._timer is not None:
+                self._timer.stop()
+            self._timer = None
+            self.call_later(self._flush)
+        elif self._timer is None:
             self._timer = self.set_timer(FRAME_SECONDS, self._flush)
 
     def _take_new_text(self) -> str:

@@ -139,10 +139,10 @@ class MessageView(Vertical, can_focus=True):
         """How much of the answer being written is on screen."""
         return self._stream.received_chars if self._stream is not None else len(self.data.content)
 
-    def catch_up(self) -> None:
-        """The answer grew: show the new text on the next frame."""
+    def catch_up(self, *, now: bool = False) -> None:
+        """The answer grew: show the new text on the next frame (`now`: before it)."""
         if self._stream is not None:
-            self._stream.poke()
+            self._stream.poke(now=now)
 
     async def end_stream(self, data: MessageData) -> None:
         """Show the finished answer as one widget. When its text is what streamed, the blocks

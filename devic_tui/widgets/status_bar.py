@@ -47,8 +47,9 @@ class StatusBar(Static):
             self._redraw()
 
     def set_usage(self, usage: Usage) -> None:
-        self._usage = usage
-        self._redraw()
+        if usage != self._usage:
+            self._usage = usage
+            self._redraw()
 
     def end(self, state: str, detail: str = "") -> None:
         self._state, self._detail = state, detail

@@ -38,6 +38,7 @@ class TranscriptPane(VerticalScroll):
         self._growing = False
         self._live: tuple[str, Callable[[], str]] | None = None
         """The answer being written: its message id, and where its text is read from."""
+        self._live_view: MessageView | None = None
 
     def on_mount(self) -> None:
         self.anchor()
@@ -74,7 +75,10 @@ class TranscriptPane(VerticalScroll):
 
     def _view(self, data: MessageData) -> MessageView:
         live = self._live
-        return MessageView(data, source=live[1] if live and live[0] == data.id else None)
+        if live is None or live[0] != data.id:
+            return MessageView(data)
+        self._live_view = MessageView(data, source=live[1])
+        return self._live_view
 
     async def add(self, data: MessageData, *, source: Callable[[], str] | None = None) -> MessageView:
         """Append a new message at the bottom (the window first returns there if it had moved);
@@ -92,13 +96,16 @@ class TranscriptPane(VerticalScroll):
         return view
 
     def live_view(self) -> MessageView | None:
-        """The view of the answer being written, when it is mounted."""
-        return self.view_for(self._live[0]) if self._live else None
+        """The view of the answer being written, when it is mounted (asked on every chunk: kept,
+        not looked up among the mounted views)."""
+        view = self._live_view
+        return view if view is not None and view.parent is self else None
 
     async def end_live(self, data: MessageData) -> None:
         """The answer being written is finished: `data` is what it ended as."""
         view = self.live_view()
         self._live = None
+        self._live_view = None
         for index, message in enumerate(self.messages):
             if message.id == data.id:
                 self.messages[index] = data
