@@ -56,7 +56,9 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: 
         if name == "upload":
             from devic_tui.screens.upload import UploadScreen
 
-            app.push_screen(UploadScreen(HERE.parent / "themes", "demo-devs takes uploads up to 5.0 MB."))
+            # A relative folder: the screenshot must not show where the checkout lives.
+            os.chdir(HERE.parent)
+            app.push_screen(UploadScreen(Path("themes"), "demo-devs takes uploads up to 5.0 MB."))
             await pilot.pause(0.5)
         if keys:
             await pilot.press(*keys)
