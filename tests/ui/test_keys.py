@@ -67,8 +67,10 @@ async def test_remapped_keys_act_and_f1_lists_them(make_app: Callable[..., Devic
         await settle(pilot)
         assert view.pane.views()[0].data.content == "sent with ctrl+s"
         calls = recorder(screen, "rename_chat")
+        view.composer.set_text("draft")
         await press_as_terminal(pilot, "alt+n")
         assert calls == ["rename_chat"]
+        assert view.composer.text == "draft"  # the remapped key typed nothing
         await press_as_terminal(pilot, "alt+r")  # the old key is free again: a plain letter
         assert calls == ["rename_chat"]
         new_chat = recorder(screen, "new_chat")  # an id written as an environment variable would
