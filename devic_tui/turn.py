@@ -280,10 +280,9 @@ class Turn:
 
     async def _finish_stopped(self) -> None:
         await self._save(self.answer, final=True)
-        provider = self.provider
-        if provider.capabilities.stop and self.conversation.remote_id:
+        if self.provider.capabilities.stop and self.conversation.remote_id:
             with contextlib.suppress(ProviderError):
-                await provider.stop(self.conversation.assistant_id, self.conversation.remote_id)
+                await self.provider.stop(self.conversation.assistant_id, self.conversation.remote_id)
 
     async def _apply(self, event: SendEvent) -> None:
         answer = self.answer

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_markdown
 from devic_tui.commands.session import Session
 from devic_tui.records import Conversation, ConversationSummary
-from devic_tui.redact import redact
 
 if TYPE_CHECKING:
     from devic_tui.store.transcripts import TranscriptStore
@@ -69,16 +68,13 @@ def _load(store: TranscriptStore, wanted: str) -> Conversation:
 
 
 def show(args: argparse.Namespace) -> int:
-    from devic_tui.store.export import to_json, to_markdown
-
     session = Session.from_args(args)
     try:
         conversation = _load(session.store(), args.id)
         if args.json:
-            text = to_json(conversation)
-            print(redact(text), end="" if text.endswith("\n") else "\n")
+            sys.stdout.write(session.service().export_text(conversation, "json"))
         else:
-            print_markdown(redact(to_markdown(conversation)))
+            print_markdown(session.service().export_text(conversation, "md"))
         return EXIT_OK
     finally:
         session.close()

@@ -23,7 +23,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from devic_tui.attachments import human_size
-from devic_tui.config import ServerConfig
 from devic_tui.errors import DevicTuiError
 from devic_tui.models import AssistantInfo
 from devic_tui.providers.base import ToolOutput
@@ -154,7 +153,7 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         self._unreachable = unreachable
         self.servers_loaded = True
         if self.current is None:
-            self._start_default_chat(servers)
+            self._start_default_chat()
         self._sync_offline()
         self._show_history_notices()
 
@@ -172,7 +171,7 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
             self._retry_timer.stop()
             self._retry_timer = None
 
-    def _start_default_chat(self, servers: list[ServerConfig]) -> None:
+    def _start_default_chat(self) -> None:
         found = self.model.default_assistant()
         if found is None:
             self._say("No assistants found on the configured servers.")
@@ -241,9 +240,15 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         """A new chat left with nothing written in it is not kept anywhere."""
         if view.conversation.messages or view.busy or view.draft_text.strip() or view.draft_files:
             return
-        self._views.pop(view.conversation.id, None)
-        self.model.forget(view.conversation.id)
-        self.run_worker(self._remove(view), group="views")
+        self._drop_view(view.conversation.id)
+
+    def _drop_view(self, conversation_id: str) -> ChatView | None:
+        """Let a chat go: its view (removed) and its sidebar entry."""
+        view = self._views.pop(conversation_id, None)
+        self.model.forget(conversation_id)
+        if view is not None:
+            self.run_worker(self._remove(view), group="views")
+        return view
 
     async def _remove(self, view: ChatView) -> None:
         await view.remove()
@@ -306,13 +311,9 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
 
     def forget_chat(self, conversation_id: str) -> None:
         """A chat is gone (deleted, archived): its view and its sidebar entry go too."""
-        view = self._views.pop(conversation_id, None)
-        self.model.forget(conversation_id)
+        if self._drop_view(conversation_id) is self.current:
+            self.current = None
         self.state.keep_draft(conversation_id, None)
-        if view is not None:
-            if view is self.current:
-                self.current = None
-            self.run_worker(self._remove(view), group="views")
         self.sidebar.redraw()
 
     def _update_titles(self) -> None:

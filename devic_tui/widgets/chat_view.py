@@ -122,11 +122,7 @@ class ChatView(HandsUpFailures, Vertical):
         return self.conversation.title
 
     async def on_mount(self) -> None:
-        conversation = self.conversation
-        await self.pane.show(
-            [message_data(m, conversation.assistant_name) for m in conversation.messages],
-            empty_hint=self.hint or "This chat has no messages yet.",
-        )
+        await self.focus_message(None)
 
     # --- being shown -----------------------------------------------------------------------------
 
@@ -140,12 +136,13 @@ class ChatView(HandsUpFailures, Vertical):
                 live.catch_up(now=True)
             self._show_turn_state()
 
-    async def focus_message(self, message_id: str) -> None:
-        """Show the conversation around one message (a search hit), with that message focused."""
+    async def focus_message(self, message_id: str | None) -> None:
+        """Show the conversation around one message (a search hit), with that message focused;
+        with none, at its newest."""
         conversation = self.conversation
         await self.pane.show(
             [message_data(m, conversation.assistant_name) for m in conversation.messages],
-            empty_hint=self.hint,
+            empty_hint=self.hint or "This chat has no messages yet.",
             focus_id=message_id,
         )
 

@@ -17,17 +17,13 @@ from textual.widgets.tree import TreeNode
 
 from devic_tui.models import AssistantInfo
 from devic_tui.sidebar_model import (
-    CHATS_SHOWN,
     AssistantRef,
     ChatEntry,
     RowData,
     ServerEntry,
     SidebarModel,
     SidebarRow,
-    age,
 )
-
-__all__ = ["CHATS_SHOWN", "AssistantRef", "ChatEntry", "NodeData", "ServerEntry", "Sidebar", "age"]
 
 NodeData = RowData
 OPEN_MARKER = "▸"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.widgets.sidebar import AssistantRef
+from devic_tui.sidebar_model import AssistantRef
 from tests.ui.conftest import current, pick, send, settle, sidebar_text, wait_until
 
 

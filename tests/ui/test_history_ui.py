@@ -10,7 +10,8 @@ from devic_tui.emulator import EmulatorServer
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.main import MainScreen
 from devic_tui.screens.search import SearchScreen
-from devic_tui.widgets.sidebar import ChatEntry, Sidebar
+from devic_tui.sidebar_model import ChatEntry
+from devic_tui.widgets.sidebar import Sidebar
 from devic_tui.widgets.transcript import WINDOW
 from tests.ui.conftest import current, settle, wait_until
 from tests.ui.history import long_conversation, save_all, tour_conversation
