@@ -18,7 +18,6 @@ from textual.binding import Binding, BindingsMap, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
 
 from devic_tui.config import Settings
 from devic_tui.errors import DevicTuiError
@@ -30,7 +29,7 @@ from devic_tui.text_safety import one_line, visible
 from devic_tui.themes import load_theme_files, save_theme_choice
 from devic_tui.widgets.attachment_bar import AttachmentChip
 from devic_tui.widgets.composer import Composer
-from devic_tui.widgets.failures import WorkFailed
+from devic_tui.widgets.failures import HandsUpFailures, WorkFailed
 from devic_tui.widgets.transcript import TranscriptPane
 
 log = logging.getLogger("devic_tui.app")
@@ -63,7 +62,7 @@ def failure_text(error: BaseException) -> str:
     return f"Something went wrong ({type(error).__name__}: {error}); the log has the details."
 
 
-class DevicTuiApp(App[None]):
+class DevicTuiApp(HandsUpFailures, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "devic-tui"
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
@@ -124,10 +123,6 @@ class DevicTuiApp(App[None]):
         if self.demo:
             self.sub_title = "demo"
         self.push_screen(MainScreen(self.service))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.post_message(WorkFailed(event.worker.error, event.worker.name))
 
     @on(WorkFailed)
     def _work_failed(self, event: WorkFailed) -> None:

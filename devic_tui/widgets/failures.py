@@ -1,8 +1,8 @@
 """Failed work, handed up to the one place that tells the person. Textual tells only the node that
 ran a worker when the worker fails (the message does not bubble); every screen and widget that runs
-workers mixes in `HandsUpFailures`, which passes the failure on as a `WorkFailed` message that does
-bubble, to the app's one handler. Workers are started with `exit_on_error=False`, so a failure is a
-notice, never the end of the app."""
+workers, and the app itself, mixes in `HandsUpFailures`, which passes the failure on as a
+`WorkFailed` message that does bubble, to the app's one handler. Workers are started with
+`exit_on_error=False`, so a failure is a notice, never the end of the app."""
 
 from __future__ import annotations
 
