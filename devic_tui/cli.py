@@ -16,8 +16,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from devic_tui import __version__, locations
+from devic_tui import locations
 from devic_tui.commands import ask, assistants, chats, history, trash
+from devic_tui.commands.about import SHELLS, VersionAction, complete_if_asked, completion_script
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -46,6 +47,7 @@ commands (exit codes in brackets):
   config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
   locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
   emulator [--port N]         run the API emulator on a loopback port  [0 2 130]
+  completion bash|zsh|fish    print a shell completion script  [0 2]
 
 exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration error,
             3 authentication (token refused or missing), 130 interrupted (Ctrl+C)
@@ -84,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"devic-tui {__version__}")
+    parser.add_argument(
+        "--version", action=VersionAction, help="print the version, with Python's, Textual's and httpx's"
+    )
     parser.add_argument(
         "--demo", action="store_true", help="use the built-in API emulator (no account, no network)"
     )
@@ -112,7 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="run the API emulator in the foreground")
     emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)")
     emulator.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks")
+
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=SHELLS)
     return parser
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(completion_script(args.shell))
+    return EXIT_OK
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
@@ -189,6 +201,7 @@ def handler_for(command: str | None) -> Handler:
         "locate": cmd_locate,
         "emulator": cmd_emulator,
         "config": cmd_config,
+        "completion": cmd_completion,
     }
     if command in HANDLERS:
         module, _, function = HANDLERS[command].partition(":")
@@ -198,7 +211,9 @@ def handler_for(command: str | None) -> Handler:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    complete_if_asked(parser)
+    args = parser.parse_args(argv)
     if args.demo and not os.environ.get(locations.DATA_DIR_ENV):
         # The demo's chats are kept, but apart from the person's own history.
         os.environ[locations.DATA_DIR_ENV] = str(locations.data_dir() / "demo")

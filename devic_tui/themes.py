@@ -1,11 +1,14 @@
-"""Themes: Textual's built-in ones plus TOML theme files from the repository's `themes/` folder and
-the user's themes dir. A file is validated data turned into a `textual.theme.Theme`; a bad file gives
-one notice and is skipped, never a crash. The chosen theme is written back to the config file."""
+"""Themes: Textual's built-in ones plus TOML theme files bundled with the package (the repository's
+`themes/` folder, installed as `devic_tui.bundled_themes`) and from the user's themes dir. A file is
+validated data turned into a `textual.theme.Theme`; a bad file gives one notice and is skipped,
+never a crash. The chosen theme is written back to the config file."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -14,7 +17,7 @@ from textual.theme import Theme
 
 from devic_tui import locations
 
-BUNDLED_THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+BUNDLED_THEMES = "devic_tui.bundled_themes"
 _COLOR_FIELDS = (
     "primary",
     "secondary",
@@ -63,18 +66,22 @@ class ThemeFile(BaseModel):
         return Theme(name=self.name, dark=self.dark, variables=dict(self.variables), **colours)
 
 
-def theme_dirs() -> list[Path]:
-    return [BUNDLED_THEMES_DIR, locations.themes_dir()]
+def theme_dirs() -> list[Traversable]:
+    """Where theme files are read from: the package's own, then the user's (which may override)."""
+    return [files(BUNDLED_THEMES), locations.themes_dir()]
 
 
-def load_theme_files(folders: list[Path] | None = None) -> tuple[list[Theme], list[str]]:
+def load_theme_files(folders: list[Traversable] | None = None) -> tuple[list[Theme], list[str]]:
     """Every valid theme file's theme, and one notice per file that could not be used."""
     themes: list[Theme] = []
     notices: list[str] = []
     for folder in folders if folders is not None else theme_dirs():
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.toml")):
+        theme_files = sorted(
+            (item for item in folder.iterdir() if item.name.endswith(".toml")), key=lambda item: item.name
+        )
+        for path in theme_files:
             try:
                 themes.append(ThemeFile.model_validate(tomllib.loads(path.read_text("utf-8"))).to_theme())
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

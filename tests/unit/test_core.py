@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
 from devic_tui.config import ConfigError, load_settings
-from devic_tui.themes import load_theme_files, save_theme_choice
+from devic_tui.themes import BUNDLED_THEMES, load_theme_files, save_theme_choice
 
 CORE_MODULES = [
     "devic_tui.config",
@@ -103,9 +104,8 @@ def test_theme_files_load_and_bad_ones_give_one_notice_each(tmp_path: Path) -> N
     assert all("bad.toml" in n or "broken.toml" in n for n in notices)
 
 
-def test_bundled_themes_are_valid() -> None:
-    bundled = Path(__file__).resolve().parents[2] / "themes"
-    themes, notices = load_theme_files([bundled])
+def test_bundled_themes_are_valid_and_read_from_the_package() -> None:
+    themes, notices = load_theme_files([files(BUNDLED_THEMES)])
     assert notices == []
     assert {t.name for t in themes} >= {"devic-midnight", "devic-paper"}
 
