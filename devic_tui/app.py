@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.notifications import SeverityLevel
@@ -98,6 +98,16 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         super().notify(
             visible(message), title=one_line(title), severity=severity, timeout=timeout, markup=False
         )
+
+    @on(events.DeliveryComplete)
+    def say_where_the_screenshot_went(self, event: events.DeliveryComplete) -> None:
+        """Textual's own notice styles the path with markup, which our `notify` shows literally: say
+        it here instead, styled, with the path kept as text."""
+        if event.name != "screenshot" or event.path is None:
+            return
+        event.prevent_default()
+        path = repr(str(event.path)).replace("[", "\\[")
+        super().notify(f"Saved screenshot to [$text-success]{visible(path)}", title="Screenshot")
 
     def on_mount(self) -> None:
         # Rendering a streamed answer makes many short-lived objects. With CPython's default

@@ -27,6 +27,7 @@ from devic_tui.commands.output import (
     CliError,
     error,
     provider_failure,
+    safe_output,
     silence_stdout,
 )
 from devic_tui.commands.session import config_path, read_settings
@@ -51,7 +52,9 @@ commands (exit codes in brackets):
 
 exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration error,
             3 authentication (token refused or missing), 130 interrupted (Ctrl+C)
-Errors are one line on stderr; --debug adds the traceback. `devic-tui COMMAND --help` for details.
+Errors are one line on stderr; --debug adds the traceback. Control characters from servers
+and files show as visible symbols on every output (--raw on ask, show, export: byte-exact).
+`devic-tui COMMAND --help` for details.
 With --demo, commands use the built-in emulator (default server demo-openai, assistant echo).
 
 examples:
@@ -219,8 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[locations.DATA_DIR_ENV] = str(locations.data_dir() / "demo")
     if args.command != "locate":
         setup_logging(debug=args.debug)
+    if args.command is None:
+        return run_guarded(cmd_tui, args)  # Textual owns the terminal and shows text literally itself
+    with safe_output(raw_stdout=getattr(args, "raw", False)):
+        return run_guarded(handler_for(args.command), args)
+
+
+def run_guarded(handler: Handler, args: argparse.Namespace) -> int:
+    """Run a command, turning each kind of failure into one line on standard error and its exit code."""
     try:
-        return handler_for(args.command)(args)
+        return handler(args)
     except CliError as problem:
         error(str(problem))
         return problem.code

@@ -23,6 +23,7 @@ from devic_tui.commands.output import (
     EXIT_OK,
     EXIT_SERVER,
     EXIT_USAGE,
+    RAW_HELP,
     AnswerWriter,
     CliError,
     error,
@@ -71,6 +72,7 @@ def add_parser(commands: Any) -> None:
         "--attach", action="append", default=[], metavar="FILE", help="attach a file (repeatable)"
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of the answer")
+    ask.add_argument("--raw", action="store_true", help=RAW_HELP)
 
 
 def read_stdin(stream: TextIO | None) -> str | None:
@@ -205,7 +207,7 @@ async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
 async def _stream(args: argparse.Namespace, turn: Turn) -> int:
     """Write the answer as it grows; without a form to fill in, a tool call is left unanswered."""
     conversation = turn.conversation
-    writer = AnswerWriter(sys.stdout, enabled=not args.json)
+    writer = AnswerWriter(sys.stdout, enabled=not args.json, render=False if args.raw else None)
     problem: ProviderError | None = None
     tool_call: ToolCallRequest | None = None
     stopped = broken_pipe = False

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_markdown
+from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, RAW_HELP, CliError, print_markdown
 from devic_tui.commands.session import Session
 from devic_tui.records import Conversation, ConversationSummary
 
@@ -22,6 +22,7 @@ def add_parsers(commands: Any) -> None:
     show = commands.add_parser("show", help="print a conversation", description="Print a conversation.")
     show.add_argument("id", metavar="ID", help="conversation id (a unique prefix works; `last`: the newest)")
     show.add_argument("--json", action="store_true", help="print it as JSON")
+    show.add_argument("--raw", action="store_true", help=RAW_HELP)
 
     export = commands.add_parser(
         "export", help="write a conversation to a file", description="Export a conversation."
@@ -31,6 +32,7 @@ def add_parsers(commands: Any) -> None:
     )
     export.add_argument("-f", "--format", choices=FORMATS, default="md", help="md (default), json or toml")
     export.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here (default: stdout)")
+    export.add_argument("--raw", action="store_true", help=RAW_HELP)
 
     imp = commands.add_parser(
         "import", help="add an exported conversation", description="Import a JSON export into history."
@@ -74,7 +76,7 @@ def show(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(session.service().export_text(conversation, "json"))
         else:
-            print_markdown(session.service().export_text(conversation, "md"))
+            print_markdown(session.service().export_text(conversation, "md"), raw=args.raw)
         return EXIT_OK
     finally:
         session.close()

@@ -1,17 +1,23 @@
 """What the command line prints: exit codes, one-line errors on standard error (always redacted),
 JSON, plain tables, and answers as raw text (piped) or Markdown rendered by rich (a terminal).
 
-rich is imported only when standard output is a terminal, so piped use stays quick to start.
+Nothing a server or a file sent acts on the terminal: while a command runs, standard output and
+standard error are `SafeStream`s, which show every control character (escape sequences, bells,
+title changes, OSC 52) as a visible stand-in, on a terminal or a pipe alike. `--raw` (ask, show,
+export) leaves standard output byte-exact for scripts that want it. rich draws its own styling, so
+it writes to the stream beneath, and is given text that `visible` has already made harmless; it is
+never given server text as markup. rich is imported only when standard output is a terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from devic_tui.errors import DevicTuiError
 from devic_tui.providers.errors import (
@@ -19,9 +25,11 @@ from devic_tui.providers.errors import (
     FileRejectedError,
     InsecureURLError,
     MissingTokenError,
+    NetworkSetupError,
     ProviderError,
 )
 from devic_tui.redact import redact
+from devic_tui.text_safety import visible
 
 EXIT_OK = 0
 EXIT_SERVER = 1
@@ -30,6 +38,10 @@ EXIT_AUTH = 3
 EXIT_INTERRUPTED = 130
 
 PROG = "devic-tui"
+RAW_HELP = (
+    "write the text byte for byte, control characters included, unrendered "
+    "(by default they show as visible symbols so no text can act on your terminal)"
+)
 
 
 class CliError(DevicTuiError):
@@ -58,10 +70,11 @@ def note(message: str) -> None:
 
 
 def exit_code_for(problem: ProviderError) -> int:
-    """3 for a refused or missing token, 2 for a refused URL or file, 1 for anything the server did."""
+    """3 for a refused or missing token, 2 for a refused URL, file or proxy/TLS setting, 1 for
+    anything the server (or the network) did."""
     if isinstance(problem, AuthError | MissingTokenError):
         return EXIT_AUTH
-    if isinstance(problem, InsecureURLError | FileRejectedError):
+    if isinstance(problem, InsecureURLError | FileRejectedError | NetworkSetupError):
         return EXIT_USAGE
     return EXIT_SERVER
 
@@ -106,17 +119,62 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def print_markdown(text: str, file: TextIO | None = None) -> None:
-    """Rendered when `file` is a terminal, the raw text otherwise."""
+class SafeStream:
+    """A text stream that writes control characters as visible stand-ins (`text_safety.visible`).
+    Only text goes through it: it offers no `buffer` to write bytes around it."""
+
+    def __init__(self, beneath: TextIO) -> None:
+        self.beneath = beneath
+        self.encoding: str = getattr(beneath, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        self.beneath.write(visible(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self.beneath.flush()
+
+    def isatty(self) -> bool:
+        return is_terminal(self.beneath)
+
+    def fileno(self) -> int:
+        return self.beneath.fileno()
+
+
+def beneath(stream: TextIO) -> TextIO:
+    """The stream a `SafeStream` writes to (for rich, whose own styling must pass), else `stream`."""
+    return stream.beneath if isinstance(stream, SafeStream) else stream
+
+
+@contextlib.contextmanager
+def safe_output(*, raw_stdout: bool = False) -> Iterator[None]:
+    """While a command runs, nothing it prints can act on the terminal: standard error always, and
+    standard output unless `raw_stdout` (`--raw`: byte-exact output for scripts)."""
+    saved = sys.stdout, sys.stderr
+    if not raw_stdout:
+        sys.stdout = cast(TextIO, SafeStream(sys.stdout))
+    sys.stderr = cast(TextIO, SafeStream(sys.stderr))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def print_markdown(text: str, file: TextIO | None = None, *, raw: bool = False) -> None:
+    """Rendered when `file` is a terminal (unless `raw`), the text as it is otherwise."""
     out = file or sys.stdout
-    if not is_terminal(out):
+    if raw or not is_terminal(out):
         out.write(text if text.endswith("\n") else text + "\n")
         out.flush()
         return
     from rich.console import Console
     from rich.markdown import Markdown
 
-    Console(file=out).print(Markdown(text))
+    Console(file=beneath(out)).print(Markdown(visible(text)))
 
 
 def _split_point(text: str) -> int:
@@ -191,8 +249,8 @@ class AnswerWriter:
         from rich.console import Console
         from rich.markdown import Markdown
 
-        console = Console(file=self.out)
-        block = block.strip("\n")
+        console = Console(file=beneath(self.out))
+        block = visible(block.strip("\n"))
         if self._blocks and not self._after_heading:  # rich already spaces out headings
             console.print()
         console.print(Markdown(block))

@@ -19,6 +19,7 @@ ASSISTANTS: dict[str, str] = {
     "unauthorized": "Refuses every token",
     "huge": "Sends more than 10 MB",
     "hang": "Goes silent half way",
+    "hostile": "Sends escape codes \x1b]0;pwned-title\x07\x1b[2J\x1b[31mred\x1b[0m [bold]markup[/bold]",
 }
 
 DEMO_ASSISTANTS = ("echo", "markdown", "long", "slow", "tools", "cut")
@@ -138,7 +139,18 @@ def fences_answer(blocks: int = 125) -> str:
     return "\n".join(parts)
 
 
+HOSTILE_ANSWER = (
+    "# Escape codes \x1b]0;pwned-title\x07\n\n"
+    "A title change \x1b]2;pwned-again\x1b\\, a cleared screen \x1b[2J\x1b[H, colour \x1b[31mred\x1b[0m,\n"
+    "a clipboard write \x1b]52;c;ZXZpbA==\x07, a bell \x07 and an 8-bit CSI \x9b2J.\n\n"
+    "Markup that must stay text: [bold]B[/bold] [link=https://evil.example]L[/link] [@click=app.quit]Q[/]\n"
+)
+"""What the `hostile` assistant answers: every kind of text that could act on a terminal."""
+
+
 def answer_for(name: str, prompt: str, files: Sequence[str] = (), *, turn: int = 1) -> str:
+    if name == "hostile":
+        return HOSTILE_ANSWER
     if name == "markdown":
         return MARKDOWN_TOUR
     if name == "long":

@@ -257,3 +257,23 @@ async def test_a_refused_send_says_so_once_and_gives_the_draft_back(
         errors = [n for n in app._notifications if n.severity == "error"]
         assert len(errors) == 1, errors
         assert current(screen).composer.text == "my precious draft"
+
+
+async def test_the_screenshot_notice_is_styled_and_its_path_literal(
+    make_app: Callable[..., DevicTuiApp], tmp_path: Path
+) -> None:
+    app = make_app()
+    folder = tmp_path / "shots [bold]here"
+    folder.mkdir()
+    async with app.run_test(size=(160, 60), notifications=True) as pilot:
+        await settle(pilot)
+        app.deliver_screenshot(filename="shot.svg", path=str(folder))
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if any(n.title == "Screenshot" for n in app._notifications):
+                break
+        text = assert_terminal_safe(app)
+        assert "Saved screenshot to" in text
+        assert "[$text-success]" not in text
+        assert "[bold]here" in text
+        assert (folder / "shot.svg").exists()
