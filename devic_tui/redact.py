@@ -30,6 +30,18 @@ def redact(text: str) -> str:
     return text
 
 
+def hide_url_credentials(url: str) -> str:
+    """`url` with any `user:password@` shown as `***@` (a proxy URL may carry them)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    host = authority.rpartition("@")[2]
+    return f"{scheme}{separator}{MASK}@{host}{slash}{path}"
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that masks registered secrets in every record it passes."""
 

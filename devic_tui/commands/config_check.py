@@ -36,6 +36,7 @@ from devic_tui.providers.errors import (
     ProviderTimeoutError,
     error_from_status,
 )
+from devic_tui.providers.http import ServerTransport
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ServerCheck:
     kind: str
     base_url: str
     token_source: str
+    proxy: str = "none (direct)"
     reachable: bool | None = None
     authenticated: bool | None = None
     detail: str = ""
@@ -51,25 +53,23 @@ class ServerCheck:
     exit_code: int = EXIT_OK
 
 
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """The normal transport, noting each response's status and each connection failure."""
+class RecordingTransport(ServerTransport):
+    """The server's own transport (its proxy and TLS settings), noting each response's status and
+    each connection failure."""
 
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+    def __init__(self, server: ServerConfig) -> None:
+        super().__init__(server)
         self.statuses: list[tuple[str, int]] = []
         self.failures: list[httpx.TransportError] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            response = await self.inner.handle_async_request(request)
+            response = await super().handle_async_request(request)
         except httpx.TransportError as failure:
             self.failures.append(failure)
             raise
         self.statuses.append((f"{request.method} {request.url.path}", response.status_code))
         return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def token_source(server: ServerConfig) -> str:
@@ -88,10 +88,8 @@ async def _probe(provider: Provider, check: ServerCheck, seen: RecordingTranspor
     if provider.capabilities.lists_assistants:
         listed = await provider.list_assistants()
         refused = [(what, status) for what, status in seen.statuses if status >= 400]
-        if seen.failures and not seen.statuses:
-            raise ConnectionFailedError(
-                f"cannot reach server '{server.name}' at {server.resolved_base_url}", server=server.name
-            )
+        if seen.failures and not seen.statuses:  # the provider fell back to the configured list
+            raise provider.http.connection_error(seen.failures[0])
         if refused:  # the provider fell back to the configured list; the server said no
             what, status = refused[0]
             raise error_from_status(
@@ -120,7 +118,9 @@ async def check_server(server: ServerConfig, *, demo: bool = False) -> ServerChe
     provider: Provider | None = None
     try:
         await resolve_token(server)
-        seen = RecordingTransport()
+        seen = RecordingTransport(server)
+        if seen.route is not None:
+            check.proxy = seen.route.describe()
         provider = create_provider(server, policy=RetryPolicy(max_retries=0), transport=seen)
         await _probe(provider, check, seen)
     except ProviderError as problem:
@@ -147,6 +147,7 @@ def _print(checks: list[ServerCheck]) -> None:
         mark = "ok" if check.problem is None else "PROBLEM"
         print(f"{check.server} ({check.kind}, {check.base_url}): {mark}")
         print(f"  token from:     {check.token_source}")
+        print(f"  proxy:          {check.proxy}")
         print(f"  reachable:      {_yes_no(check.reachable)}")
         authenticated = _yes_no(check.authenticated)
         print(f"  authenticated:  {authenticated}" + (f" ({check.detail})" if check.detail else ""))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -16,7 +19,7 @@ from starlette.routing import BaseRoute
 from devic_tui.emulator import agent, devic, devs, openai
 from devic_tui.emulator.common import EmulatorOptions, EmulatorState
 
-__all__ = ["EmulatorOptions", "EmulatorServer", "build_app"]
+__all__ = ["EmulatorOptions", "EmulatorServer", "EmulatorTLS", "build_app"]
 
 _START_TIMEOUT = 10.0
 
@@ -53,19 +56,44 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+@dataclass(frozen=True)
+class EmulatorTLS:
+    """Serve https:// with these PEM files (tests of the client's certificate settings)."""
+
+    certfile: str
+    """The server's certificate chain, with its key unless `keyfile` is given."""
+    keyfile: str | None = None
+    client_ca: str | None = None
+    """When set, every client must present a certificate signed by this CA."""
+
+
 class EmulatorServer:
     """The emulator on 127.0.0.1; port 0 picks a free one. Use as a context manager or start/stop."""
 
     def __init__(
-        self, options: EmulatorOptions | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        options: EmulatorOptions | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: EmulatorTLS | None = None,
     ) -> None:
         self.state = EmulatorState(options=options or EmulatorOptions())
         self.host = host
+        self.tls = tls
         self._socket = _bind(host, port)
         self.port: int = self._socket.getsockname()[1]
         _silence_uvicorn()
         self._app = build_app(self.state)
-        config = uvicorn.Config(self._app, log_config=None, lifespan="off", access_log=False)
+        tls_settings: dict[str, Any] = {}
+        if tls is not None:
+            tls_settings = {
+                "ssl_certfile": tls.certfile,
+                "ssl_keyfile": tls.keyfile,
+                "ssl_ca_certs": tls.client_ca,
+                "ssl_cert_reqs": ssl.CERT_REQUIRED if tls.client_ca else ssl.CERT_NONE,
+            }
+        config = uvicorn.Config(self._app, log_config=None, lifespan="off", access_log=False, **tls_settings)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -77,7 +105,7 @@ class EmulatorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> EmulatorServer:
         self._thread = threading.Thread(

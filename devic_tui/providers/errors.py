@@ -76,6 +76,17 @@ class ConnectionFailedError(ProviderError):
     retryable = True
 
 
+class CertificateError(ConnectionFailedError):
+    """The server's TLS certificate was refused (not trusted, expired, or for another name)."""
+
+    retryable = False
+
+
+class NetworkSetupError(ProviderError):
+    """A server's proxy or TLS settings cannot be used: a proxy scheme httpx does not speak, SOCKS
+    without its package, a ca_bundle or client certificate that does not load."""
+
+
 class ProviderTimeoutError(ProviderError):
     """The server stayed silent longer than the configured timeout."""
 

@@ -1,13 +1,15 @@
 """The HTTP layer every provider shares: one httpx.AsyncClient per server with explicit timeouts,
 our User-Agent, the token added per request, HTTPS enforced off loopback, same-host redirects only,
-retries (before any byte of an answer) and error responses mapped to our error classes."""
+the server's proxy and TLS settings (never the environment's proxy for this machine), retries
+(before any byte of an answer) and error responses and connection failures mapped to our error
+classes, each saying what failed."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import ssl
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +20,7 @@ import httpx
 from devic_tui import __version__
 from devic_tui.config import ServerConfig
 from devic_tui.providers.errors import (
+    CertificateError,
     ConnectionFailedError,
     InsecureURLError,
     MalformedResponseError,
@@ -28,7 +31,9 @@ from devic_tui.providers.errors import (
     StreamInterruptedError,
     error_from_response,
 )
+from devic_tui.providers.proxies import SETTING_SOURCE, ProxyRoute, proxy_for
 from devic_tui.providers.retry import RetryPolicy, next_delay, parse_retry_after
+from devic_tui.providers.tls import certificate_failure, describe_certificate_failure, tls_context_for
 from devic_tui.providers.tokens import resolve_token
 from devic_tui.providers.urls import is_loopback_host
 
@@ -60,10 +65,31 @@ def check_url_security(server: ServerConfig) -> None:
         )
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verified TLS context for every client: building one costs ~100 ms."""
-    return ssl.create_default_context()
+class ServerTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with one server's proxy and TLS settings, and nothing from the environment
+    but what `proxy_for` takes from it; `route` is the proxy used (None: direct), for messages."""
+
+    def __init__(self, server: ServerConfig) -> None:
+        self.route = proxy_for(server)
+        super().__init__(
+            verify=tls_context_for(server),
+            proxy=self.route.url if self.route else None,
+            trust_env=False,
+        )
+
+
+def _failure_reason(error: BaseException) -> str:
+    """The innermost cause of a connection failure in words ("Connection refused")."""
+    innermost: BaseException = error
+    seen = {id(error)}
+    while (cause := innermost.__cause__ or innermost.__context__) is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        innermost = cause
+    if isinstance(innermost, socket.gaierror) and innermost.strerror:
+        return innermost.strerror
+    if isinstance(innermost, OSError) and innermost.errno and innermost.errno > 0:
+        return os.strerror(innermost.errno)
+    return str(innermost) or str(error) or type(error).__name__
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -87,6 +113,8 @@ class HttpClient:
         self._sleep = sleep
         self._token: str | None = None
         self._token_resolved = False
+        transport = transport if transport is not None else ServerTransport(server)
+        self.proxy: ProxyRoute | None = transport.route if isinstance(transport, ServerTransport) else None
         self._client = httpx.AsyncClient(
             base_url=server.resolved_base_url,
             timeout=httpx.Timeout(
@@ -97,8 +125,8 @@ class HttpClient:
             ),
             headers={"User-Agent": USER_AGENT, **server.headers},
             follow_redirects=False,
-            verify=_tls_context(),
             transport=transport,
+            trust_env=False,
         )
 
     def __repr__(self) -> str:
@@ -120,28 +148,52 @@ class HttpClient:
     def _error(self, response: httpx.Response, body: str) -> ProviderError:
         return error_from_response(self.name, response, body, token_hint=self.server.token_source_hint())
 
-    def _connection_error(self, error: httpx.TransportError) -> ProviderError:
+    def connection_error(self, error: httpx.TransportError) -> ProviderError:
+        """The ProviderError for a transport failure, saying what failed (the server, the proxy, TLS)."""
+        url = self.server.resolved_base_url
         if isinstance(error, httpx.TimeoutException):
             if isinstance(error, httpx.ConnectTimeout):
+                through = f" through the proxy {self.proxy.describe()}" if self.proxy else ""
                 return ConnectionFailedError(
                     f"server '{self.name}' did not accept a connection within "
-                    f"{self.server.connect_timeout:g} s ({self.server.resolved_base_url})",
+                    f"{self.server.connect_timeout:g} s ({url}){through}",
                     server=self.name,
                 )
             return ProviderTimeoutError(
                 f"server '{self.name}' stayed silent for {self.server.read_timeout:g} s",
                 server=self.name,
             )
-        if isinstance(error, httpx.ConnectError):
-            return ConnectionFailedError(
-                f"cannot reach server '{self.name}' at {self.server.resolved_base_url}: "
-                "check the address and your network",
-                server=self.name,
-            )
+        if isinstance(error, httpx.ConnectError | httpx.ProxyError):
+            certificate = certificate_failure(error)
+            if certificate is not None:
+                through = self.proxy.shown if self.proxy else ""
+                return CertificateError(
+                    describe_certificate_failure(self.server, certificate, through=through),
+                    server=self.name,
+                )
+            return ConnectionFailedError(self._unreachable(error), server=self.name)
         return StreamInterruptedError(
             f"the connection to server '{self.name}' broke off ({type(error).__name__})",
             server=self.name,
         )
+
+    def _unreachable(self, error: httpx.ConnectError | httpx.ProxyError) -> str:
+        """What failed: the server itself, the connection to the proxy, or the proxy's own refusal."""
+        reason = _failure_reason(error)
+        url = self.server.resolved_base_url
+        if self.proxy is None:
+            return (
+                f"cannot reach server '{self.name}' at {url} ({reason}): check the address and your network"
+            )
+        fix = (
+            "check this server's proxy setting"
+            if self.proxy.source == SETTING_SOURCE
+            else f'check {self.proxy.source}, or set proxy (or proxy = "none") in this server\'s config'
+        )
+        proxy = self.proxy.shown
+        if isinstance(error, httpx.ProxyError):  # the proxy answered, but would not carry the request
+            return f"server '{self.name}': the proxy {proxy} refused to connect to {url} ({reason}); {fix}"
+        return f"server '{self.name}': could not connect to proxy {proxy} for {url} ({reason}); {fix}"
 
     async def _send_following(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         """Send, following redirects only while they stay on the configured origin."""
@@ -191,9 +243,9 @@ class HttpClient:
             try:
                 response = await self._send_following(request, stream=stream)
             except httpx.TransportError as error:
-                mapped = self._connection_error(error)
-                retry_this = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) or (
-                    retry_reads and mapped.retryable
+                mapped = self.connection_error(error)
+                retry_this = mapped.retryable and (
+                    isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) or retry_reads
                 )
                 delay = next_delay(attempt, self.policy) if retry_this else None
                 if delay is None:
@@ -249,7 +301,7 @@ class HttpClient:
         try:
             yield response
         except httpx.TransportError as error:
-            raise self._connection_error(error) from None
+            raise self.connection_error(error) from None
         finally:
             await response.aclose()
 
