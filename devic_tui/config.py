@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -104,7 +112,35 @@ class ServerConfig(BaseModel):
     allow_insecure_http: bool = False
     """Allow plain `http://` to a host that is not this machine (the token then travels unencrypted)."""
     max_answer_bytes: int = Field(default=10_000_000, gt=0)
-    """An answer longer than this is cut off, and the cut is said."""
+    """An answer whose text (in UTF-8 bytes) grows longer than this is cut off there, and the cut
+    is said."""
+    max_stream_bytes: int = Field(default=500_000_000, gt=0)
+    """A guard against a stream that never ends: after this many bytes on the wire (event framing
+    included, often 30 times the text when chunks are small) the answer is cut off, and the cut is
+    said. Keep it well above `max_answer_bytes`."""
+    proxy: str | None = None
+    """The proxy for this server, overriding the environment: `http://proxy.corp:3128`, `https://…`
+    or `socks5://127.0.0.1:1080` (`user:password@` before the host if it asks for them); "none" or ""
+    goes direct. Unset: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY decide, except that a server
+    on this machine (localhost, 127.0.0.0/8, ::1) is never reached through them."""
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates to trust for this server besides the system's (your company's
+    own CA, say). `~` is expanded; a relative path is taken from the config file's folder."""
+    client_cert: Path | None = None
+    """A PEM client certificate, for servers that ask for one (with its key, unless client_key is set)."""
+    client_key: Path | None = None
+    """The client certificate's private key, when it is in a file of its own; it must not be encrypted."""
+
+    @field_validator("ca_bundle", "client_cert", "client_key")
+    @classmethod
+    def _expand_path(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        path = path.expanduser()
+        config_file = _config_path.get()
+        if not path.is_absolute() and config_file is not None:
+            path = config_file.parent / path
+        return path
 
     @model_validator(mode="after")
     def _check(self) -> ServerConfig:
@@ -113,6 +149,16 @@ class ServerConfig(BaseModel):
             raise ValueError("give only one of token_env, token_command and token")
         if self.kind == "agent" and not self.base_url:
             raise ValueError("an agent server needs base_url (e.g. https://platform/v1/api)")
+        if self.client_key and not self.client_cert:
+            raise ValueError("client_key needs client_cert (the certificate it belongs to)")
+        if self.enabled:
+            for setting, path in (
+                ("ca_bundle", self.ca_bundle),
+                ("client_cert", self.client_cert),
+                ("client_key", self.client_key),
+            ):
+                if path is not None and not path.is_file():
+                    raise ValueError(f"{setting}: there is no file at {path}")
         return self
 
     @property

@@ -103,14 +103,29 @@ class Turn:
         return notices
 
     def _history(self) -> list[HistoryMessage]:
-        return [
-            HistoryMessage(role=m.role, content=m.content)
-            for m in self.conversation.messages
-            if m.role in ("user", "assistant")
-            and m.content
-            and m.status not in ("failed", "interrupted")
-            and m.id not in (self.user.id, self.answer.id)
-        ]
+        """The exchanges before this one, as sent to an API that keeps no history: each message
+        with the answer it got, a stopped or broken answer as the text it had (several answer
+        messages in a row as one). An exchange whose answer has no text (it failed before any) is
+        left out, so user and assistant turns alternate, as many servers' chat templates require."""
+        history: list[HistoryMessage] = []
+        question = ""
+        answers: list[str] = []
+
+        def close_exchange() -> None:
+            if question and answers:
+                history.append(HistoryMessage(role="user", content=question))
+                history.append(HistoryMessage(role="assistant", content="\n\n".join(answers)))
+
+        for message in self.conversation.messages:
+            if message.id in (self.user.id, self.answer.id):
+                continue
+            if message.role == "user":
+                close_exchange()
+                question, answers = message.content, []
+            elif message.role == "assistant" and message.content:
+                answers.append(message.content)
+        close_exchange()
+        return history
 
     async def _save(self, message: StoredMessage, *, final: bool = False) -> None:
         """Record a message; a disk that is full or refuses writes is reported once (as a Notice

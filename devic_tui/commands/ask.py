@@ -36,12 +36,12 @@ from devic_tui.commands.output import (
 )
 from devic_tui.commands.session import Session
 from devic_tui.models import AssistantInfo
-from devic_tui.providers.base import Provider
 from devic_tui.providers.errors import ProviderError
 from devic_tui.providers.events import Notice, SendEvent, StreamError, ToolCallRequest
 from devic_tui.records import Conversation
 
 if TYPE_CHECKING:
+    from devic_tui.service import ChatService
     from devic_tui.store.transcripts import TranscriptStore
     from devic_tui.turn import Turn
 
@@ -164,11 +164,13 @@ def _conversation_to_continue(
     return server, _load(store, found[0].id)
 
 
-async def _pick_assistant(provider: Provider, wanted: str | None) -> AssistantInfo:
-    listed = await provider.list_assistants()
+async def _pick_assistant(service: ChatService, server: str, wanted: str | None) -> AssistantInfo:
+    listed, notice = await service.assistants(server)
+    if notice is not None:
+        note(f"note: {notice}")  # the configured assistants stand in: go on
     if wanted is None:
         if not listed:
-            raise CliError(f"server '{provider.name}' lists no assistants: pass --assistant", EXIT_USAGE)
+            raise CliError(f"server '{server}' lists no assistants: pass --assistant", EXIT_USAGE)
         return listed[0]
     by_id = [a for a in listed if a.id == wanted]
     by_name = [a for a in listed if a.name == wanted or a.name.casefold() == wanted.casefold()]
@@ -185,10 +187,9 @@ async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
     service = ChatService(session.expanded([server]), store=store)
     try:
         try:
-            provider = service.provider(server)
             if conversation is None:
                 conversation = service.new_conversation(
-                    server, await _pick_assistant(provider, args.assistant)
+                    server, await _pick_assistant(service, server, args.assistant)
                 )
             elif session.demo_entry_for(server):
                 # This run's emulator is new: chat ids from an earlier run cannot exist on it

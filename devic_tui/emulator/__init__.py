@@ -20,6 +20,11 @@ Names and what they do, the same in every API:
 - `hang`: sends a little, then stays silent for a long time.
 
 Any bearer token works except the literal `bad-token` (401); a request without a token gets 401.
+
+`EmulatorOptions` sets the pacing, and a few behaviours of a whole API rather than of one name: an
+assistant listing that answers 404 (`unlisting_apis`), the length of the `long` answer
+(`long_chars`), and Devic answers shaped like those of a server generated from the OpenAPI
+document (`devic_generated_answers`).
 """
 
 from devic_tui.emulator.server import EmulatorOptions, EmulatorServer

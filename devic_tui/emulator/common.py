@@ -39,6 +39,16 @@ class EmulatorOptions:
     """Agent API: requests allowed per window, reported in X-RateLimit-* headers."""
     listed: tuple[str, ...] | None = None
     """The assistants the listing calls show (all when None); the others still answer by name."""
+    unlisting_apis: tuple[str, ...] = ()
+    """APIs (`devic`, `devs`, `openai`) whose assistant listing answers 404, as on a server that
+    has none; their sends still answer."""
+    long_chars: int = 80_000
+    """About how many characters the `long` assistant answers with (OpenAI-compatible API; it ends
+    at the first section past this), streamed in `chunk_size` pieces like any other answer."""
+    devic_generated_answers: bool = False
+    """Devic sync sends answer like a server generated from the OpenAPI document: a ChatHistory
+    whose `messages` never hold the message sent, only the assistant's replies so far followed by
+    the example user message a generator fills in (content `string`)."""
 
     def listed_assistants(self) -> list[str]:
         return [name for name in ASSISTANTS if self.listed is None or name in self.listed]
@@ -149,6 +159,12 @@ def apply_faults(state: EmulatorState, api: str, name: str, *, on_send: bool = T
         raise ApiError(429, "rate limit exceeded, slow down", headers={"Retry-After": "1"})
     if name == "flaky" and count <= 2:
         raise ApiError(500, "internal error (the flaky assistant fails twice)")
+
+
+def check_listing(state: EmulatorState, api: str) -> None:
+    """Raise the 404 of a server without an assistant listing, when the options say so."""
+    if api in state.options.unlisting_apis:
+        raise ApiError(404, "Cannot GET the assistant listing: there is no such route")
 
 
 def answer_delay(state: EmulatorState, name: str) -> float:

@@ -26,6 +26,7 @@ from devic_tui.emulator.common import (
     EmulatorState,
     answer_delay,
     apply_faults,
+    check_listing,
     endpoint,
     read_json,
     state_of,
@@ -234,6 +235,16 @@ def _chat_history(chat: Chat) -> dict[str, Any]:
     return body
 
 
+def _generated_history(chat: Chat) -> dict[str, Any]:
+    """A ChatHistory as a server generated from the OpenAPI document answers: its own record, the
+    replies so far but none of the messages sent, then the example message its generator wrote."""
+    body = _chat_history(chat)
+    replies = [m for m in body["messages"] if m["role"] == "assistant"]
+    example = {"role": "user", "content": "string", "timestamp": body["createdAt"]}
+    body["messages"] = [*replies, example]
+    return body
+
+
 def _stored(chat: Chat) -> dict[str, Any]:
     return {
         "chatUID": chat.uid,
@@ -327,6 +338,7 @@ def parse_send(body: Any) -> SendBody:
 
 @endpoint(API, render_error)
 async def list_assistants(request: Request) -> Response:
+    check_listing(state_of(request), API)
     return JSONResponse(
         {
             "success": True,
@@ -393,6 +405,8 @@ async def send(request: Request) -> Response:
             "tokens_used": len(answer.split()),
             "timestamp": _iso(at_ms),
         }
+    elif state.options.devic_generated_answers:
+        body = _generated_history(chat)
     elif sent.shape == "messages":
         body = _chat_history(chat)
     else:

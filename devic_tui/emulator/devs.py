@@ -23,6 +23,7 @@ from devic_tui.emulator.common import (
     EmulatorState,
     answer_delay,
     apply_faults,
+    check_listing,
     endpoint,
     read_json,
     state_of,
@@ -182,6 +183,7 @@ def _stream(chunks: AsyncIterator[bytes]) -> StreamingResponse:
 
 @endpoint(API, render_error)
 async def list_ais(request: Request) -> Response:
+    check_listing(state_of(request), API)
     ais = [_ai_json(name) for name in state_of(request).options.listed_assistants()]
     search = request.query_params.get("search", "").lower()
     if search:

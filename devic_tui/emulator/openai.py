@@ -22,11 +22,12 @@ from devic_tui.emulator.common import (
     EmulatorState,
     answer_delay,
     apply_faults,
+    check_listing,
     endpoint,
     read_json,
     state_of,
 )
-from devic_tui.emulator.scripts import ASSISTANTS, answer_for, chunked
+from devic_tui.emulator.scripts import ASSISTANTS, answer_for, chunked, long_answer
 
 API = "openai"
 OWNER = "devic-emulator"
@@ -89,15 +90,17 @@ def _validate(body: Any) -> tuple[str, list[tuple[str, str]], bool]:
     return model, messages, stream
 
 
-@functools.lru_cache(maxsize=len(_SCRIPTED))
-def _scripted(model: str) -> str:
+@functools.lru_cache(maxsize=2 * len(_SCRIPTED))
+def _scripted(model: str, long_chars: int) -> str:
     """A fixed script, built once (`huge` takes about a second to write)."""
+    if model == "long":
+        return long_answer(target_chars=long_chars)
     return answer_for(model, "")
 
 
-def _answer(model: str, messages: list[tuple[str, str]]) -> str:
+def _answer(model: str, messages: list[tuple[str, str]], long_chars: int) -> str:
     if model in _SCRIPTED:
-        return _scripted(model)
+        return _scripted(model, long_chars)
     prompts = [text for role, text in messages if role == "user"]
     answer = answer_for(model, prompts[-1] if prompts else "", turn=max(1, len(prompts)))
     earlier = len(messages) - 1
@@ -118,6 +121,7 @@ def _sse(payload: Any) -> bytes:
 
 @endpoint(API, render_error)
 async def models(request: Request) -> Response:
+    check_listing(state_of(request), API)
     data = [
         {"id": name, "object": "model", "created": CREATED, "owned_by": OWNER, "description": description}
         for name, description in ASSISTANTS.items()
@@ -140,7 +144,7 @@ async def chat_completions(request: Request) -> Response:
             f"The model '{model}' does not exist or you do not have access to it.",
             code="model_not_found",
         ) from None
-    answer = _answer(model, messages)
+    answer = _answer(model, messages, state.options.long_chars)
     completion_id = state.new_id("chatcmpl")
     usage = _usage(messages, answer)
     if stream:

@@ -13,6 +13,7 @@ from devic_tui.models import Usage
 from devic_tui.providers.base import Capabilities, Provider, SendRequest, guarded
 from devic_tui.providers.errors import MalformedResponseError, ServerError
 from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, UsageReport
+from devic_tui.providers.limits import capped_text
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
 PATHS = {"chat": "/chat/{slug}"}
@@ -25,7 +26,8 @@ class AgentProvider(Provider):
     capabilities = Capabilities(streams=True)
 
     def send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
-        return guarded(self._send(request))
+        answer = capped_text(self._send(request), server=self.name, max_bytes=self.server.max_answer_bytes)
+        return guarded(answer)
 
     def _body(self, request: SendRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"message": request.text, "stream": self.server.stream}
@@ -74,7 +76,7 @@ class AgentProvider(Provider):
     async def _read_stream(
         self, response: httpx.Response, conversation_id: str | None, started: datetime
     ) -> AsyncIterator[SendEvent]:
-        async for event in iter_sse(response, server=self.name, max_bytes=self.server.max_answer_bytes):
+        async for event in iter_sse(response, server=self.name, max_bytes=self.server.max_stream_bytes):
             if is_done_marker(event):
                 break
             payload = event_json(event, server=self.name)

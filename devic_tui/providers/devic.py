@@ -181,6 +181,12 @@ class DevicProvider(Provider):
     def _malformed(self, what: str) -> MalformedResponseError:
         return MalformedResponseError(f"server '{self.name}' {what}", server=self.name)
 
+    @staticmethod
+    def _anchor(request: SendRequest) -> Anchor:
+        """Our message, and the answers the chat held before it (for a history without our message)."""
+        known = "\n\n".join(m.content for m in request.history if m.role == "assistant")
+        return Anchor(text=request.text, known=known)
+
     # -- send
 
     def send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
@@ -193,14 +199,19 @@ class DevicProvider(Provider):
         path = self._path("send", assistant=request.assistant_id)
         body = await self.http.request_json("POST", path, json=self.body(request))
         answer = parse_answer(body)
+        # The chat's id is kept whatever the answer holds: the conversation goes on in that chat.
+        chat_uid = (answer.chat_uid if answer else async_chat_uid(body)) or request.conversation_id
         if answer is None:
-            raise self._malformed("answered with something that is not a Devic chat or message")
-        reply = [m for m in reply_messages(answer.messages, Anchor(text=request.text)) if m.text]
+            error = self._malformed("answered with something that is not a Devic chat or message")
+            yield StreamError(error=error, conversation_id=chat_uid)
+            return
+        reply = [m for m in reply_messages(answer.messages, self._anchor(request)) if m.text]
         if not reply:
-            raise self._malformed(
-                "answered without an assistant message after the one we sent (the reply is missing)"
+            error = self._malformed(
+                "answered without an assistant message that replies to the one we sent (the reply is missing)"
             )
-        chat_uid = answer.chat_uid or request.conversation_id
+            yield StreamError(error=error, conversation_id=chat_uid)
+            return
         for index, message in enumerate(reply):
             if index:
                 yield MessageBoundary(message_id=message.uid)
@@ -222,7 +233,7 @@ class DevicProvider(Provider):
         chat_uid = async_chat_uid(body)
         if chat_uid is None:
             raise self._malformed("accepted the message but named no chatUid to follow")
-        async for event in self._follow(request.assistant_id, chat_uid, Anchor(text=request.text), started):
+        async for event in self._follow(request.assistant_id, chat_uid, self._anchor(request), started):
             yield event
 
     async def _follow(

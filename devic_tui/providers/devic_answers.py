@@ -327,25 +327,58 @@ class Anchor:
 
     text: str | None = None
     index: int | None = None
+    known: str = ""
+    """The answers this chat held before, joined by blank lines as they are shown: what a history
+    without our message may repeat before the new reply."""
+
+
+def _squashed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _last_assistant_run(messages: list[DevicMessage]) -> list[DevicMessage]:
+    """The last run of consecutive assistant messages, wherever it ends."""
+    end = len(messages)
+    while end and messages[end - 1].role != "assistant":
+        end -= 1
+    start = end
+    while start and messages[start - 1].role == "assistant":
+        start -= 1
+    return messages[start:end]
+
+
+def _new_since(run: list[DevicMessage], known: str) -> list[DevicMessage]:
+    """`run` less the messages at its start whose texts end the answers we already had; never
+    all of it (an assistant may well say again what it said before)."""
+    had = _squashed(known)
+    if not had:
+        return run
+    for count in range(len(run) - 1, 0, -1):
+        said = _squashed(" ".join(m.text for m in run[:count]))
+        if said and (had == said or had.endswith(" " + said)):
+            return run[count:]
+    return run
 
 
 def reply_messages(messages: list[DevicMessage], anchor: Anchor, *, final: bool = True) -> list[DevicMessage]:
-    """The assistant messages that answer what we sent. Before the history shows our message, and
-    while not `final`, that is nothing yet; once final, the last user message anchors it."""
-    start: int | None = None
+    """The assistant messages that answer what we sent: those after our message. Before the
+    history shows our message, and while not `final`, that is nothing yet. Once final, a history
+    that does not hold our message at all (only the new messages, or a history the server made up)
+    answers with its last run of assistant messages, less those we already had (`anchor.known`)."""
     if anchor.index is not None:
         start = anchor.index
+    elif anchor.text is None:
+        turns = [i for i, m in enumerate(messages) if m.role in ("user", "tool")]
+        start = turns[-1] + 1 if turns else 0
     else:
-        roles = ("user",) if anchor.text is not None else ("user", "tool")
-        turns = [i for i, m in enumerate(messages) if m.role in roles]
-        if anchor.text is not None:
-            ours = [i for i in turns if messages[i].text.strip() == anchor.text.strip()]
-            if ours:
-                start = ours[-1] + 1
-        if start is None and (final or anchor.text is None):
-            start = turns[-1] + 1 if turns else 0
-    if start is None:
-        return []
+        wanted = anchor.text.strip()
+        ours = [i for i, m in enumerate(messages) if m.role == "user" and m.text.strip() == wanted]
+        if ours:
+            start = ours[-1] + 1
+        elif final:
+            return _new_since(_last_assistant_run(messages), anchor.known)
+        else:
+            return []
     return [m for m in messages[start:] if m.role == "assistant"]
 
 

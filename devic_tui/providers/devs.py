@@ -51,6 +51,7 @@ from devic_tui.providers.events import (
     UsageReport,
 )
 from devic_tui.providers.http import ProgressCallback
+from devic_tui.providers.limits import capped_text
 from devic_tui.providers.parsing import as_list, first_str, parse_time, unwrap
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
@@ -386,9 +387,11 @@ class DevsProvider(Provider):
         return self._guarded(self._stream(path, body, answer), answer)
 
     async def _guarded(self, events: AsyncIterator[SendEvent], answer: _Answer) -> AsyncIterator[SendEvent]:
-        """Like `base.guarded`, but the error names the chat created on the way, if any."""
+        """Like `base.guarded`, but the error names the chat created on the way, if any; the
+        answer's text is held to `max_answer_bytes`."""
+        capped = capped_text(events, server=self.name, max_bytes=self.server.max_answer_bytes)
         try:
-            async for event in events:
+            async for event in capped:
                 yield event
         except ProviderError as error:
             yield StreamError(error=error, conversation_id=answer.chat_id)
@@ -458,7 +461,7 @@ class DevsProvider(Provider):
             yield UsageReport(usage=usage)
 
     async def _read_events(self, response: httpx.Response, answer: _Answer) -> AsyncIterator[SendEvent]:
-        events = iter_sse(response, server=self.name, max_bytes=self.server.max_answer_bytes)
+        events = iter_sse(response, server=self.name, max_bytes=self.server.max_stream_bytes)
         async for sse in events:
             if is_done_marker(sse) or sse.event == EVENTS["done"]:
                 return

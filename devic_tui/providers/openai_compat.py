@@ -19,13 +19,15 @@ from devic_tui.config import ServerConfig
 from devic_tui.models import AssistantInfo, Usage
 from devic_tui.providers.base import Capabilities, Provider, SendRequest, guarded
 from devic_tui.providers.errors import (
-    AnswerTooLongError,
+    ConnectionFailedError,
     MalformedResponseError,
     ProviderError,
+    ProviderTimeoutError,
     ServerError,
 )
 from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, UsageReport
 from devic_tui.providers.http import HttpClient
+from devic_tui.providers.limits import capped_text, stream_too_long
 from devic_tui.providers.parsing import as_list, first_str
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
@@ -211,7 +213,8 @@ class OpenAIProvider(Provider):
         self._totals: dict[str, int] = {"answers": 0, "input_tokens": 0, "output_tokens": 0}
 
     def send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
-        return guarded(self._send(request))
+        answer = capped_text(self._send(request), server=self.name, max_bytes=self.server.max_answer_bytes)
+        return guarded(answer)
 
     def _body(self, request: SendRequest) -> dict[str, Any]:
         messages = [{"role": turn.role, "content": turn.content} for turn in request.history]
@@ -237,7 +240,7 @@ class OpenAIProvider(Provider):
             yield event
 
     async def _read_stream(self, response: httpx.Response, answer: _Answer) -> AsyncIterator[SendEvent]:
-        async for event in iter_sse(response, server=self.name, max_bytes=self.server.max_answer_bytes):
+        async for event in iter_sse(response, server=self.name, max_bytes=self.server.max_stream_bytes):
             if is_done_marker(event):
                 return
             name = event.event or ""
@@ -251,17 +254,15 @@ class OpenAIProvider(Provider):
                 yield item
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
-        """The whole body, refusing to hold more than `max_answer_bytes` of it."""
-        cap = self.server.max_answer_bytes
+        """The whole body, refusing to hold more than `max_stream_bytes` of it (the answer's text is
+        held to `max_answer_bytes` once it is read)."""
+        cap = self.server.max_stream_bytes
         parts: list[bytes] = []
         size = 0
         async for piece in response.aiter_bytes():
             size += len(piece)
             if size > cap:
-                raise AnswerTooLongError(
-                    f"server '{self.name}' sent more than {cap:,} bytes; the answer was cut there",
-                    server=self.name,
-                )
+                raise stream_too_long(self.name, cap)
             parts.append(piece)
         return b"".join(parts)
 
@@ -286,11 +287,16 @@ class OpenAIProvider(Provider):
 
     async def list_assistants(self) -> list[AssistantInfo]:
         """The configured assistants first (with their names), then the server's other models;
-        the configured ones alone when the model list cannot be read."""
+        the configured ones alone when the server refuses the model list. When it cannot be reached,
+        or nothing is configured, the failure is raised: an empty list would read as "no models"."""
         configured = self.configured_assistants()
         try:
             body = await self.http.request_json("GET", PATHS["models"])
+        except (ConnectionFailedError, ProviderTimeoutError):
+            raise
         except ProviderError:
+            if not configured:
+                raise
             return configured
         known = {assistant.id for assistant in configured}
         listed: list[AssistantInfo] = []

@@ -1,6 +1,6 @@
 """Server-sent events off an httpx response, decoded with httpx-sse's decoders (bytes to lines to
-events, by the WHATWG rules: CRLF, comments, multi-line data), with a cap on how many bytes an answer
-may take."""
+events, by the WHATWG rules: CRLF, comments, multi-line data), with a cap on how many bytes the
+stream may take on the wire (the answer's text has its own cap: `limits.py`)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ import httpx
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the WHATWG line and event rules
 
-from devic_tui.providers.errors import AnswerTooLongError, MalformedResponseError
+from devic_tui.providers.errors import MalformedResponseError
+from devic_tui.providers.limits import stream_too_long
 
 
 async def iter_sse(
     response: httpx.Response, *, server: str, max_bytes: int
 ) -> AsyncIterator[ServerSentEvent]:
-    """Yield each event of `response`; raise AnswerTooLongError past `max_bytes`.
+    """Yield each event of `response`; raise AnswerTooLongError past `max_bytes` read off the wire
+    (framing included: the server's `max_stream_bytes`, not its `max_answer_bytes`).
 
     The cap is checked on every chunk read, not per event, so a stream that never sends a blank
     line (one endless data line, or only keep-alive comments) cannot fill memory. Whatever the
@@ -31,10 +33,7 @@ async def iter_sse(
     events = SSEDecoder()
     async for chunk in response.aiter_bytes():
         if response.num_bytes_downloaded > max_bytes:
-            raise AnswerTooLongError(
-                f"server '{server}' sent more than {max_bytes:,} bytes; the answer was cut there",
-                server=server,
-            )
+            raise stream_too_long(server, max_bytes)
         for line in lines.decode(text.decode(chunk)):
             event = events.decode(line.rstrip("\n"))
             if event is not None:

@@ -179,6 +179,32 @@ def test_each_error_class_has_its_exit_code(
     assert "Traceback" not in done.err
 
 
+def test_a_failing_assistant_listing_is_a_notice_when_assistants_are_configured(
+    emulator: EmulatorServer,
+    write_config: Callable[..., Path],
+    cli: Callable[..., Result],
+    history: Callable[[], list[Conversation]],
+) -> None:
+    emulator.reset(EmulatorOptions(unlisting_apis=("devic",)))  # the listing answers 404
+    server: dict[str, object] = {"name": "nolist", "kind": "devic", "base_url": emulator.base_url}
+    server |= {"token": "t-1234", "async_mode": False, "max_retries": 0}
+    server["assistants"] = [{"id": "echo", "name": "Echo"}]
+    done = cli("--config", write_config([server]), "ask", "hello there")
+    assert done.code == 0, done.err
+    assert "> hello there" in done.out
+    [notice] = [line for line in done.err.splitlines() if "listing the assistants failed" in line]
+    assert notice.startswith("devic-tui: note: ")
+    assert "(404)" in notice
+    assert notice.endswith("using the ones in the config")
+    [conversation] = history()
+    assert (conversation.server, conversation.assistant_id) == ("nolist", "echo")
+    # With no assistant in the config there is nothing to go on with: the failure ends it.
+    del server["assistants"]
+    done = cli("--config", write_config([server]), "ask", "hello there")
+    assert done.code == 1
+    assert "(404)" in done.err.splitlines()[-1]
+
+
 def test_a_refused_token_exits_3_from_a_real_process(
     emulator: EmulatorServer, write_config: Callable[..., Path], cli_process: Callable[..., Result]
 ) -> None:

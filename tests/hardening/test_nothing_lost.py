@@ -24,7 +24,7 @@ import tomli_w
 from devic_tui.app import DevicTuiApp
 from devic_tui.config import Settings
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.emulator.scripts import echo_answer
+from devic_tui.emulator.scripts import echo_answer, long_answer
 from devic_tui.models import AssistantInfo
 from devic_tui.providers.events import Notice, TextDelta
 from devic_tui.records import StoredMessage
@@ -140,6 +140,29 @@ def test_two_instances_both_record_and_nothing_is_corrupted(tmp_path: Path) -> N
     assert fresh.notices == []
     assert not (directory / "quarantine").exists()
     fresh.close()
+
+
+async def test_a_long_answer_in_small_chunks_is_saved_whole(
+    emulator: EmulatorServer, server_config: Callable[..., Any], tmp_path: Path
+) -> None:
+    emulator.reset(EmulatorOptions(long_chars=400_000, chunk_size=4))  # some 15 MB on the wire
+    directory = tmp_path / "data" / "transcripts"
+    service = ChatService(Settings(servers=[server_config("openai")]), store=TranscriptStore(directory))
+    conv = service.new_conversation("emu-openai", AssistantInfo(id="long", name="Long"))
+    turn = await service.start_turn(conv, "all of it, please", [])
+    events = [event async for event in turn.events()]
+    assert sum(1 for e in events if isinstance(e, TextDelta)) > 100_000
+    expected = long_answer(target_chars=400_000)
+    assert (turn.answer.status, turn.answer.error) == ("complete", None)
+    assert turn.answer.content == expected
+    await service.aclose()
+    store = TranscriptStore(directory)
+    saved = store.load(conv.id)
+    assert [(m.role, m.content, m.status) for m in saved.messages] == [
+        ("user", "all of it, please", "complete"),
+        ("assistant", expected, "complete"),
+    ]
+    store.close()
 
 
 async def test_the_second_app_says_it_shares_the_history(

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from devic_tui.config import ServerConfig
-from devic_tui.emulator import EmulatorServer
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.emulator.scripts import long_answer
 from devic_tui.models import Usage
 from devic_tui.providers.agent import AgentProvider
 from devic_tui.providers.base import Provider, SendRequest
@@ -194,6 +195,15 @@ async def test_huge_stream_is_cut_at_the_cap(make_provider: Callable[..., Provid
     assert isinstance(error, AnswerTooLongError)
     assert "200,000 bytes" in str(error)
     assert 0 < len(text_of(events)) <= 200_000
+
+
+async def test_answer_cap_counts_the_text_not_the_framing(
+    make_provider: Callable[..., Provider], emulator: EmulatorServer
+) -> None:
+    emulator.reset(EmulatorOptions(chunk_size=4))  # some 25 bytes of framing for every 4 characters
+    events = await collect(make_provider("agent", max_answer_bytes=90_000), ask("long"))
+    done_of(events)
+    assert text_of(events) == long_answer()
 
 
 # --- shapes the emulator does not send ----------------------------------------------------------------

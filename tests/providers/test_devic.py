@@ -16,7 +16,7 @@ from devic_tui.config import ServerConfig
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.emulator.devic import split_parts
 from devic_tui.emulator.scripts import echo_answer
-from devic_tui.models import Attachment
+from devic_tui.models import Attachment, HistoryMessage
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput, UnsupportedError
 from devic_tui.providers.devic import DevicProvider
 from devic_tui.providers.devic_answers import (
@@ -136,6 +136,30 @@ async def test_message_shape_body_and_continuation(
         "tenantId": "acme",
     }
     assert all(r.query == {} for r in sends(emulator))
+
+
+@pytest.mark.parametrize("shape", ["message", "messages"])
+async def test_answers_without_the_message_sent_show_the_new_reply(
+    emulator: EmulatorServer, make_provider: MakeProvider, shape: str
+) -> None:
+    # As a server generated from the OpenAPI document answers: the replies so far, then its example
+    # user message; never the message sent.
+    emulator.reset(EmulatorOptions(devic_generated_answers=True))
+    provider = devic(make_provider, async_mode=False, request_shape=shape)
+    first = await collect(provider.send(ask("hello there")))
+    done = ending(first)
+    assert isinstance(done, Done), done
+    assert done.conversation_id == "chat_0001"
+    assert text_of(first) == echo_answer("hello there", turn=1)
+    history = [
+        HistoryMessage(role="user", content="hello there"),
+        HistoryMessage(role="assistant", content=text_of(first)),
+    ]
+    second = await collect(provider.send(ask("again", done.conversation_id, history=history)))
+    assert isinstance(ending(second), Done), ending(second)
+    assert chat_of(second) == "chat_0001"
+    assert text_of(second) == echo_answer("again", turn=2)  # the new reply alone
+    assert sends(emulator)[-1].body["chatUid"] == "chat_0001"  # the chat went on
 
 
 async def test_messages_shape_body(emulator: EmulatorServer, make_provider: MakeProvider) -> None:
@@ -881,6 +905,40 @@ async def test_sync_answer_without_a_reply_says_so() -> None:
     assert isinstance(error, MalformedResponseError)
     assert "without an assistant message" in str(error)
     await provider.aclose()
+
+
+async def test_sync_answer_without_any_reply_keeps_the_chat() -> None:
+    generated = {
+        "chatUid": "c-generated",
+        "assistantIdentifier": "string",
+        "createdAt": "2019-08-24T14:15:22Z",
+        "messages": [{"role": "user", "content": "string", "timestamp": "2019-08-24T14:15:22Z"}],
+    }
+    provider = mock_provider([], sync_body=generated, async_mode=False)
+    events = await collect(provider.send(ask("q")))
+    assert isinstance(error_of(events), MalformedResponseError)
+    assert chat_of(events) == "c-generated"
+    await provider.aclose()
+
+
+def test_a_history_without_our_message_answers_with_its_new_replies() -> None:
+    def messages(*pairs: tuple[str, str]) -> list[Any]:
+        parsed = parse_answer([{"role": role, "content": text} for role, text in pairs])
+        assert parsed is not None
+        return parsed.messages
+
+    def reply(found: list[Any], known: str = "") -> list[str]:
+        return [m.text for m in reply_messages(found, Anchor(text="ours", known=known))]
+
+    assert reply(messages(("assistant", "new"))) == ["new"]
+    assert reply(messages(("assistant", "a"), ("assistant", "b"), ("user", "string"))) == ["a", "b"]
+    old = messages(("user", "q1"), ("assistant", "a1"), ("assistant", "a2"), ("assistant", "new"))
+    assert reply(old, known="a1\n\na2") == ["new"]
+    assert reply(old, known="earlier\n\na1 \n\n a2") == ["new"]  # whitespace aside
+    assert reply(old, known="something else") == ["a1", "a2", "new"]
+    again = messages(("assistant", "OK"))
+    assert reply(again, known="OK") == ["OK"]  # said again: never nothing
+    assert reply(messages(("user", "string"), ("system", "s"))) == []
 
 
 async def test_list_assistants_falls_back_to_the_config() -> None:

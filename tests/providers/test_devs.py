@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from devic_tui.config import AssistantConfig, ServerConfig
-from devic_tui.emulator import EmulatorServer
-from devic_tui.emulator.scripts import ASSISTANTS
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.emulator.scripts import ASSISTANTS, long_answer
 from devic_tui.models import Attachment
 from devic_tui.providers import devs as devs_module
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput
@@ -447,6 +447,17 @@ async def test_ratelimit_once_and_flaky_recover_with_retries(
         chat_id = chat_of(events)
         assert "> again" in text_of(events)
         assert len([r for r in sends(emulator) if r.path.endswith(chat_id)]) == attempts
+
+
+async def test_answer_cap_counts_the_text_not_the_framing(
+    make_provider: MakeProvider, emulator: EmulatorServer
+) -> None:
+    emulator.reset(EmulatorOptions(chunk_size=4))  # some 80 bytes of framing for every 4 characters
+    events = await collect(
+        devs(make_provider, max_answer_bytes=90_000).send(SendRequest(assistant_id="long", text="x"))
+    )
+    assert text_of(events) == long_answer()
+    assert finished(events).final_text == long_answer()
 
 
 async def test_bad_token_says_where_the_token_comes_from(

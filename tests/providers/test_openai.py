@@ -4,17 +4,20 @@ httpx.MockTransport) the Devs-style stream and finish reasons the emulator does 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from devic_tui.config import AssistantConfig, ServerConfig
-from devic_tui.emulator import EmulatorServer
-from devic_tui.emulator.scripts import ASSISTANTS
-from devic_tui.models import HistoryMessage, Usage
+from devic_tui.config import AssistantConfig, ServerConfig, Settings
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.emulator.scripts import ASSISTANTS, long_answer
+from devic_tui.models import AssistantInfo, HistoryMessage, Usage
 from devic_tui.providers.base import Provider, SendRequest
 from devic_tui.providers.errors import (
     AnswerTooLongError,
@@ -30,6 +33,9 @@ from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, Usage
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.openai_compat import OpenAIProvider, devs_text, usage_from
 from devic_tui.providers.registry import create_provider
+from devic_tui.service import ChatService
+from devic_tui.store.transcripts import TranscriptStore
+from devic_tui.turn import Turn
 from tests.conftest import TEST_TOKEN
 from tests.providers.events import collect_events, error_of, text_of
 
@@ -134,6 +140,51 @@ async def test_usage_totals_over_the_session(make_provider: Callable[..., Provid
     assert totals["answers"] == 2
     assert totals["input_tokens"] == sum(u.input_tokens or 0 for u in reports)
     assert totals["output_tokens"] == sum(u.output_tokens or 0 for u in reports)
+
+
+async def test_history_after_failures_alternates_user_and_assistant(
+    emulator: EmulatorServer, server_config: Callable[..., ServerConfig], tmp_path: Path
+) -> None:
+    # `flaky` refuses the first two sends (500), then answers like `echo`, a chunk every 20 ms.
+    emulator.reset(EmulatorOptions(chunk_delay=0.02))
+    settings = Settings(servers=[server_config("openai", max_retries=0)])
+    service = ChatService(settings, store=TranscriptStore(tmp_path / "transcripts"))
+    conversation = service.new_conversation("emu-openai", AssistantInfo(id="flaky", name="Flaky"))
+
+    async def run(text: str, *, stop_at_first_text: bool = False) -> Turn:
+        turn = await service.start_turn(conversation, text, [])
+        first_text = asyncio.Event()
+
+        async def read() -> None:
+            async for event in turn.events():
+                if isinstance(event, TextDelta):
+                    first_text.set()
+
+        task = asyncio.create_task(read())
+        if stop_at_first_text:
+            await asyncio.wait_for(first_text.wait(), 10)
+            task.cancel()  # what Esc and Ctrl+C do
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return turn
+
+    statuses = [(await run(text)).answer.status for text in ("one", "two")]
+    assert statuses == ["failed", "failed"]
+    stopped = await run("three", stop_at_first_text=True)
+    assert stopped.answer.status == "stopped"
+    partial = stopped.answer.content
+    assert partial
+    assert "The request carried" not in partial  # the rest never came
+    finished = await run("four")
+    assert finished.answer.status == "complete"
+    await service.aclose()
+
+    bodies = [r.body for r in emulator.state.requests_for("openai")]
+    assert [m["content"] for m in bodies[-1]["messages"]] == ["three", partial, "four"]
+    for body in bodies:
+        roles = [m["role"] for m in body["messages"]]
+        assert roles == ["user", "assistant"] * (len(roles) // 2) + ["user"], roles
+    assert [m["content"] for m in bodies[2]["messages"]] == ["three"]  # the failed exchanges left out
 
 
 # --- models ----------------------------------------------------------------------------------------
@@ -280,6 +331,43 @@ async def test_huge_answer_is_cut_at_the_cap(make_provider: Callable[..., Provid
     assert isinstance(error, AnswerTooLongError)
     assert "200,000 bytes" in str(error)
     assert len(text_of(events)) <= 200_000
+
+
+async def test_long_answer_in_small_chunks_arrives_whole(
+    make_provider: Callable[..., Provider], emulator: EmulatorServer
+) -> None:
+    # 4 characters an event: about 150 bytes of framing for each, some 15 MB on the wire in all,
+    # well past the 10 MB the answer's text may take.
+    emulator.reset(EmulatorOptions(long_chars=400_000, chunk_size=4))
+    events = await collect(make_provider("openai", stream=True), ask("long"))
+    assert isinstance(last(events), Done), last(events)
+    expected = long_answer(target_chars=400_000)
+    assert len(expected) >= 400_000
+    assert text_of(events) == expected
+
+
+async def test_answer_cap_counts_the_text_not_the_framing(
+    make_provider: Callable[..., Provider], emulator: EmulatorServer
+) -> None:
+    emulator.reset(EmulatorOptions(chunk_size=4))
+    events = await collect(make_provider("openai", stream=True, max_answer_bytes=50_001), ask("long"))
+    error = error_of(events)
+    assert isinstance(error, AnswerTooLongError)
+    assert "50,001 bytes (max_answer_bytes)" in str(error)
+    assert text_of(events) == long_answer()[:50_001]  # up to the cap exactly, not a chunk short
+
+
+async def test_wire_guard_stops_an_endless_stream_and_keeps_the_text(
+    make_provider: Callable[..., Provider],
+) -> None:
+    provider = make_provider("openai", stream=True, max_stream_bytes=300_000)
+    events = await collect(provider, ask("huge"))
+    error = error_of(events)
+    assert isinstance(error, AnswerTooLongError)
+    assert "sent more than 300,000 bytes without ending the answer (max_stream_bytes)" in str(error)
+    partial = text_of(events)
+    assert 0 < len(partial) < 300_000
+    assert long_answer(target_chars=len(partial), seed=7).startswith(partial)
 
 
 # --- the emulator's side of the protocol -----------------------------------------------------------

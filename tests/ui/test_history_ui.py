@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from devic_tui.app import DevicTuiApp
-from devic_tui.emulator import EmulatorServer
+from devic_tui.config import ServerConfig
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.main import MainScreen
 from devic_tui.screens.search import SearchScreen
 from devic_tui.sidebar_model import ChatEntry
 from devic_tui.widgets.sidebar import Sidebar
 from devic_tui.widgets.transcript import WINDOW
-from tests.ui.conftest import current, settle, wait_until
+from tests.ui.conftest import current, settle, sidebar_text, wait_until
 from tests.ui.history import long_conversation, save_all, tour_conversation
 
 
@@ -217,3 +218,27 @@ async def test_a_silent_server_holds_up_nothing_else(
             assert [a.id for a in silent_entry.assistants] == ["helper"]  # from local history
             screen = await settle(pilot, within=20)
             assert "silent" in screen.unreachable
+
+
+async def test_a_server_without_an_assistant_listing_offers_the_configured_ones(
+    make_app: Callable[..., DevicTuiApp],
+    emulator: EmulatorServer,
+    server_config: Callable[..., ServerConfig],
+) -> None:
+    emulator.reset(EmulatorOptions(unlisting_apis=("devic",)))  # the listing answers 404
+    configured = [{"id": "echo", "name": "Configured echo"}]
+    app = make_app(servers=[server_config("devic", name="nolist", max_retries=0, assistants=configured)])
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await settle(pilot)
+        entry = screen.model.entry("nolist")
+        assert entry is not None
+        assert ([a.id for a in entry.assistants], entry.error) == (["echo"], None)
+        assert "Configured echo" in sidebar_text(screen)
+        assert "404" not in sidebar_text(screen)  # a notice, not an error row
+        [notice] = [n for n in app._notifications if n.title == "nolist"]
+        assert "listing the assistants failed" in notice.message
+        assert "(404)" in notice.message
+        assert current(screen).conversation.assistant_id == "echo"  # the chat it opens with
+        screen.load_servers()  # listed again (as an unreachable server is): said once all the same
+        await settle(pilot)
+        assert len([n for n in app._notifications if n.title == "nolist"]) == 1
