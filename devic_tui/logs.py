@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
+from io import TextIOWrapper
 from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 from devic_tui import locations
+from devic_tui.files import make_private_dir, make_private_file
 from devic_tui.redact import RedactingFilter
 
 MAX_BYTES = 1_000_000
@@ -16,15 +19,22 @@ BACKUPS = 2
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose every file is its owner's alone (0600): the handler opens a new file
+    after each rollover, which plain `open` would create readable by all."""
+
+    def _open(self) -> TextIOWrapper:
+        make_private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(*, debug: bool = False) -> None:
     """Send the app's records to the log file; a log that cannot be written is skipped quietly
     (the app works without it)."""
     path = locations.log_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.touch(mode=0o600)
-        handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        make_private_dir(path.parent)
+        handler = PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     except OSError:
         return
     handler.addFilter(RedactingFilter())

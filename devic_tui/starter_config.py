@@ -16,6 +16,8 @@ from typing import Any
 
 import tomli_w
 
+from devic_tui.files import make_private_dir
+
 Field = tuple[str, Any, str]
 """A key, its value, and a comment shown above it ("" for none)."""
 
@@ -62,6 +64,9 @@ SERVERS: list[tuple[str, list[Field], list[str]]] = [
         [
             'base_url = "https://api.devic.ai"   # the default when empty',
             'tenant_id = "my-tenant"   # Devic tenantId, for multi-tenant setups',
+            'proxy = "http://proxy.corp:3128"   # overrides HTTPS_PROXY/ALL_PROXY; "none" goes direct',
+            'ca_bundle = "~/certs/corp-ca.pem"   # a company CA to trust besides the system\'s',
+            'client_cert = "~/certs/me.pem"   # a client certificate (client_key = "…" if its key is apart)',
         ],
     ),
     (
@@ -138,7 +143,7 @@ def starter_text() -> str:
 
 def write_starter_config(path: Path, force: bool = False) -> Path:
     """Write the starter file at `path` (mode 0600); FileExistsError if it exists and not `force`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if force else os.O_EXCL)
     fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

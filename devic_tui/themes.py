@@ -5,17 +5,21 @@ never a crash. The chosen theme is written back to the config file."""
 
 from __future__ import annotations
 
-import re
+import errno
 import tomllib
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+from tomlkit.exceptions import ParseError
+from tomlkit.items import AoT, Table
 
 from devic_tui import locations
+from devic_tui.files import write_private
 
 BUNDLED_THEMES = "devic_tui.bundled_themes"
 _COLOR_FIELDS = (
@@ -95,20 +99,42 @@ def load_theme_files(folders: list[Traversable] | None = None) -> tuple[list[The
     return themes, notices
 
 
-_THEME_LINE = re.compile(r"^theme\s*=.*$", re.MULTILINE)
-_TABLE_LINE = re.compile(r"^\s*\[", re.MULTILINE)
-
-
 def save_theme_choice(config_path: Path, theme: str) -> None:
-    """Set the top-level `theme` in the config file, keeping its comments and layout."""
-    line = f'theme = "{theme}"'
-    text = config_path.read_text("utf-8") if config_path.exists() else ""
-    first_table = _TABLE_LINE.search(text)
-    top = text[: first_table.start()] if first_table else text
-    rest = text[len(top) :]
-    if _THEME_LINE.search(top):
-        top = _THEME_LINE.sub(line, top, count=1)
+    """Set the top-level `theme` in the config file. Only its value changes (the key's quoting and
+    a comment after it stay), or, when there is none, one line is added after the last top-level
+    setting: every other byte stays as written. The file is replaced atomically, private (0600).
+    Raises OSError, also when the file no longer parses (it is then left alone)."""
+    # A symlinked config (a dotfiles repository) keeps its link: the file it points at is replaced.
+    target = config_path.resolve()
+    text = target.read_bytes().decode("utf-8") if target.exists() else ""
+    try:
+        document = tomlkit.parse(text)
+    except ParseError as error:
+        raise OSError(errno.EINVAL, f"not valid TOML ({error}); the theme was not saved") from None
+    if "theme" in document:
+        document["theme"] = theme
+        text = document.as_string()
     else:
-        top = (top.rstrip("\n") + "\n" if top.strip() else "") + line + "\n\n"
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(top + rest, "utf-8")
+        text = _with_setting_added(text, document, f"theme = {tomlkit.item(theme).as_string()}")
+    write_private(target, text.encode("utf-8"))
+
+
+def _with_setting_added(text: str, document: tomlkit.TOMLDocument, line: str) -> str:
+    """`text` with `line` (a top-level `key = value`) added after the last top-level setting, or
+    at the very top when there is none (the one place always outside any table)."""
+    before_tables = tomlkit.document()
+    before_tables.parsing(True)  # take the parsed items as they are, adding no layout of its own
+    end = 0
+    for key, item in document.body:
+        if isinstance(item, Table | AoT):
+            break
+        before_tables.append(key, item)
+        if key is not None:
+            end = len(before_tables.as_string())
+    if not text.startswith(before_tables.as_string()):
+        end = 0  # not rendered back byte for byte: the top is still a safe place
+    newline = "\r\n" if "\r\n" in text else "\n"
+    head = text[:end]
+    if head and not head.endswith("\n"):
+        head += newline
+    return head + line + newline + text[end:]

@@ -112,9 +112,16 @@ class Session:
             from devic_tui.store.transcripts import TranscriptStore
 
             self._store = TranscriptStore(locations.transcripts_dir(), self.settings.transcript_format)
+        return self._store
+
+    def _tell_store_notices(self) -> None:
+        """What the store came across while the command ran (a file it set aside, the index
+        rebuilt), on standard error. Told at the end: the store reads the files lazily, so a
+        corrupt one is found only by the operation that reads it."""
+        if self._store is not None:
             for message in self._store.notices:
                 note(f"note: {message}")
-        return self._store
+            self._store.notices.clear()
 
     def service(self) -> ChatService:
         """The service over this command's history, for what touches saved chats only (no server
@@ -125,11 +132,13 @@ class Session:
 
     def store_closed(self) -> None:
         """The store was closed by its owner (the ChatService); do not close it again."""
+        self._tell_store_notices()
         self._store = None
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+            self._tell_store_notices()
             self._store = None
         if self.emulator is not None:
             self.emulator.stop()

@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 
+from devic_tui import files
 from devic_tui.config import ServerConfig
 from devic_tui.providers.errors import MissingTokenError
 from devic_tui.redact import register_secret
@@ -40,7 +41,7 @@ def _run_token_command(server: ServerConfig) -> str:
     assert server.token_command
     try:
         done = subprocess.run(
-            shlex.split(server.token_command),
+            split_command(server.token_command),
             capture_output=True,
             text=True,
             timeout=TOKEN_COMMAND_TIMEOUT,
@@ -59,6 +60,21 @@ def _run_token_command(server: ServerConfig) -> str:
             server=server.name,
         )
     return token
+
+
+def split_command(command: str) -> list[str]:
+    """`token_command` as a program and its arguments, split by POSIX shell rules; but on Windows,
+    where a backslash separates folders (`C:\\Program Files\\...`) rather than escaping, split at
+    spaces outside quotes and take the quotes off around each word."""
+    if not files.on_windows():
+        return shlex.split(command)
+    return [_unquoted(word) for word in shlex.split(command, posix=False)]
+
+
+def _unquoted(word: str) -> str:
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
+        return word[1:-1]
+    return word
 
 
 async def resolve_token(server: ServerConfig) -> str | None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from devic_tui.files import make_private_dir, make_private_file
 from devic_tui.records import Conversation, ConversationSummary, SearchHit, StoredMessage
 
 INDEX_VERSION = 2
@@ -102,6 +103,11 @@ def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
+def _casefold(value: object) -> str | None:
+    # SQLite's own lower() folds ASCII only; tags are matched as people type them.
+    return value.casefold() if isinstance(value, str) else None
+
+
 class IndexCorrupt(Exception):
     """The index file is not a usable database."""
 
@@ -135,8 +141,21 @@ class SearchIndex:
         return reason
 
     def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.path.parent)
+        # The index holds the text of every message. SQLite would create the database 0644 (less
+        # the umask), and it gives the -wal and -shm files it adds the database file's own mode;
+        # so the file is made 0600 before SQLite opens it, and the others follow, whenever SQLite
+        # makes them. Changing the umask around connect() instead would be process-wide, racing
+        # with other threads' files. Files left by an older version are made private here too.
+        # One this user may not write is left to SQLite: it fails to write there, and `open`
+        # then rebuilds the index as a new file.
+        with contextlib.suppress(PermissionError):
+            make_private_file(self.path)
+        for companion in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                companion.chmod(0o600)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
+        self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
 
@@ -301,10 +320,14 @@ class SearchIndex:
         server: str | None = None,
         assistant_id: str | None = None,
         include_archived: bool = False,
+        only_archived: bool = False,
+        tag: str | None = None,
         limit: int | None = None,
     ) -> list[ConversationSummary]:
-        where, args = self._filters(server, assistant_id, "")
-        if not include_archived:
+        where, args = self._filters(server, assistant_id, "", tag)
+        if only_archived:
+            where.append("archived = 1")
+        elif not include_archived:
             where.append("archived = 0")
         sql = self._SUMMARY + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY updated_ts DESC"
         if limit is not None:
@@ -330,7 +353,9 @@ class SearchIndex:
         return self._summary(row) if row else None
 
     @staticmethod
-    def _filters(server: str | None, assistant_id: str | None, table: str) -> tuple[list[str], list[Any]]:
+    def _filters(
+        server: str | None, assistant_id: str | None, table: str, tag: str | None = None
+    ) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         args: list[Any] = []
         if server is not None:
@@ -339,6 +364,9 @@ class SearchIndex:
         if assistant_id is not None:
             where.append(f"{table}assistant_id = ?")
             args.append(assistant_id)
+        if tag is not None:
+            where.append(f"EXISTS (SELECT 1 FROM json_each({table}tags) WHERE casefold(value) = ?)")
+            args.append(tag.casefold())
         return where, args
 
     def search(
@@ -349,13 +377,14 @@ class SearchIndex:
         assistant_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        tag: str | None = None,
         limit: int = 50,
         order: Literal["relevance", "newest"] = "newest",
     ) -> list[SearchHit]:
         expression = fts_query(query)
         if not expression:
             return []
-        where, args = self._filters(server, assistant_id, "c.")
+        where, args = self._filters(server, assistant_id, "c.", tag)
         if since is not None:
             where.append("m.created_ts >= ?")
             args.append(_ts(since))
@@ -367,7 +396,7 @@ class SearchIndex:
             args += [_ts(until), _ts(until)]
         sql = (
             "SELECT m.conversation_id, m.id, c.title, c.server, c.assistant_id, m.role, m.created_at, "
-            f"snippet(fts, -1, '{_OPEN}', '{_CLOSE}', '…', 24) "
+            f"snippet(fts, -1, '{_OPEN}', '{_CLOSE}', '…', 24), c.tags, c.archived "
             "FROM fts JOIN messages m ON m.rowid = fts.rowid "
             "JOIN conversations c ON c.id = m.conversation_id "
             "WHERE fts MATCH ?" + "".join(f" AND {w}" for w in where)
@@ -388,6 +417,8 @@ class SearchIndex:
                     created_at=datetime.fromisoformat(row[6]),
                     snippet=snippet,
                     highlights=spans,
+                    tags=json.loads(row[8]),
+                    archived=bool(row[9]),
                 )
             )
         return hits

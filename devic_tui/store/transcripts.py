@@ -11,7 +11,8 @@ A snapshot that does not parse goes to `quarantine/` with a notice; one from a n
 and never written to. The files are the truth: the index is rebuilt from them when missing or corrupt,
 and a directory scan at open re-reads only the conversations whose files changed behind its back.
 
-Two instances on one directory: the first takes an advisory lock (`.lock`); a second sets
+Two instances on one directory: the first takes an advisory lock (`.lock`; an app takes it at
+start with `claim`, a command at its first write); a second sets
 `read_only_reason` and still records messages (journal lines are appended atomically), and its `save`
 journals the whole conversation instead of rewriting the snapshot, but it never compacts; the
 instance holding the lock does that. Nothing here ever sees a token: the models hold none.
@@ -30,6 +31,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from devic_tui.files import make_private_dir, sync_directory
 from devic_tui.records import SCHEMA_VERSION, Conversation, ConversationSummary, SearchHit, StoredMessage
 from devic_tui.store import codecs
 from devic_tui.store.codecs import (
@@ -65,14 +67,6 @@ def _state(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return (st.st_mtime_ns, st.st_size)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -154,8 +148,15 @@ class TranscriptStore:
 
     def _ensure_dir(self) -> None:
         if not self.directory.is_dir():
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.directory)
         self._take_lock()
+
+    def claim(self) -> None:
+        """Make the folder now and try the lock, rather than at the first write: an app calls this
+        at start, so that of two started before the history existed, the second is told at once
+        that the first holds it (`read_only_reason`). Raises OSError."""
+        with self._lock:
+            self._ensure_dir()
 
     def _write_snapshot(self, conversation: Conversation, folded: str | None) -> None:
         data = codecs.encode_snapshot(conversation, self.fmt, folded_journal=folded)
@@ -174,7 +175,7 @@ class TranscriptStore:
         for fmt in FORMATS:
             if fmt != self.fmt:
                 (self.directory / snapshot_name(conversation.id, fmt)).unlink(missing_ok=True)
-        _fsync_dir(self.directory)
+        sync_directory(self.directory)
 
     def _append(self, conversation_id: str, record: bytes) -> None:
         path = self._journal(conversation_id)
@@ -192,7 +193,7 @@ class TranscriptStore:
         finally:
             os.close(fd)
         if size == 0:
-            _fsync_dir(self.directory)
+            sync_directory(self.directory)
         self._tail_checked.add(conversation_id)
 
     @staticmethod
@@ -246,7 +247,7 @@ class TranscriptStore:
         self._checked.add(conversation_id)
 
     def _quarantine(self, conversation_id: str, error: TranscriptError) -> None:
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.quarantine_dir)
         moved = []
         stamp = time.strftime("%Y%m%d-%H%M%S")
         snap = self._snapshot(conversation_id)
@@ -257,6 +258,8 @@ class TranscriptStore:
             if target.exists():
                 target = self.quarantine_dir / f"{path.name}.{stamp}"
             os.replace(path, target)
+            with contextlib.suppress(OSError):
+                os.chmod(target, 0o600)  # it may have been copied in by hand, readable by all
             moved.append(target.name)
         self._forget(conversation_id)
         if self._index is not None:
@@ -497,14 +500,14 @@ class TranscriptStore:
         self._update_header(conversation_id, archived=archived)
 
     def _move(self, conversation_id: str, source: Path, target: Path) -> int:
-        target.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target)
         moved = 0
         for name in (*(snapshot_name(conversation_id, f) for f in FORMATS), journal_name(conversation_id)):
             if (source / name).exists():
                 os.replace(source / name, target / name)
                 moved += 1
-        _fsync_dir(target)
-        _fsync_dir(source)
+        sync_directory(target)
+        sync_directory(source)
         return moved
 
     def delete(self, conversation_id: str) -> None:
@@ -553,15 +556,24 @@ class TranscriptStore:
         server: str | None = None,
         assistant_id: str | None = None,
         include_archived: bool = False,
+        only_archived: bool = False,
+        tag: str | None = None,
         limit: int | None = None,
     ) -> list[ConversationSummary]:
-        """Conversations newest first (at most `limit`), from the index (no transcript is read)."""
+        """Conversations newest first (at most `limit`), from the index (no transcript is read);
+        archived ones with `include_archived`, or only them with `only_archived`; `tag` matches
+        one of a chat's tags, whatever its case."""
         with self._lock:
             index = self._index_ready()
             if index is None:
                 return []
             return index.summaries(
-                server=server, assistant_id=assistant_id, include_archived=include_archived, limit=limit
+                server=server,
+                assistant_id=assistant_id,
+                include_archived=include_archived,
+                only_archived=only_archived,
+                tag=tag,
+                limit=limit,
             )
 
     def search(
@@ -572,15 +584,23 @@ class TranscriptStore:
         assistant_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        tag: str | None = None,
         limit: int = 50,
     ) -> list[SearchHit]:
-        """Messages matching the words of `query` (FTS5; `"a phrase"`, `word*`, `OR`), best first."""
+        """Messages matching the words of `query` (FTS5; `"a phrase"`, `word*`, `OR`), best first;
+        archived chats included."""
         with self._lock:
             index = self._index_ready()
             if index is None:
                 return []
             return index.search(
-                query, server=server, assistant_id=assistant_id, since=since, until=until, limit=limit
+                query,
+                server=server,
+                assistant_id=assistant_id,
+                since=since,
+                until=until,
+                tag=tag,
+                limit=limit,
             )
 
     def find(self, prefix_or_id: str) -> ConversationSummary:

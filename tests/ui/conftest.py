@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyperclip
 import pytest
 from textual import events
 from textual.pilot import Pilot
@@ -135,3 +136,14 @@ def sidebar_lines(screen: MainScreen) -> list[str]:
 
 def sidebar_text(screen: MainScreen) -> str:
     return "\n".join(sidebar_lines(screen))
+
+
+@pytest.fixture(autouse=True)
+def no_system_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copying never reaches the developer's own clipboard: by default there is none to reach
+    (a test that wants one puts its own `pyperclip.copy` in place)."""
+
+    def copy_unavailable(text: str) -> None:
+        raise pyperclip.PyperclipException("no system clipboard in the tests")
+
+    monkeypatch.setattr(pyperclip, "copy", copy_unavailable)
