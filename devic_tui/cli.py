@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from devic_tui import locations
-from devic_tui.commands import ask, assistants, chats, history, trash
+from devic_tui.commands import archive, ask, assistants, chats, history, trash
 from devic_tui.commands.about import SHELLS, VersionAction, complete_if_asked, completion_script
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
@@ -40,10 +40,12 @@ commands (exit codes in brackets):
   (none)                      open the chat app
   ask [MESSAGE]               send a message (or stdin), stream the answer  [0 1 2 3 130]
   chats [--search TEXT]       list conversations, newest first, or search them  [0 2]
+  chats --archived, --tag NAME   only the archived ones; only those with a tag  [0 2]
   show ID                     print a conversation  [0 2]
   export ID --format md|json|toml [-o FILE]   write a conversation out  [0 2]
   import FILE                 add a conversation from a JSON export  [0 2]
   delete ID, trash, restore ID   move a chat to the trash, list it, bring it back  [0 2]
+  archive ID, unarchive ID    hide a chat from the lists (kept), bring it back  [0 2]
   assistants [-s SERVER]      list what each server offers  [0 1 2 3]
   config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
   locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
@@ -63,6 +65,8 @@ examples:
   git diff | devic-tui ask -a reviewer "review this"   stdin is appended as a fenced block
   devic-tui ask --continue "and then?"              continue the newest conversation
   devic-tui chats --search "retry policy"           full-text search of the history
+  devic-tui chats --search "tag:work deploy"        search the chats tagged work
+  devic-tui archive 3fa2 && devic-tui chats --archived   archive a chat, list the archived ones
   devic-tui export 3fa2 --format md -o chat.md      conversation ids may be shortened
   devic-tui config init && devic-tui config check   write a starter config, then test it
 """
@@ -79,6 +83,8 @@ HANDLERS: dict[str, str] = {
     "delete": "trash:delete",
     "trash": "trash:list_trash",
     "restore": "trash:restore",
+    "archive": "archive:archive",
+    "unarchive": "archive:unarchive",
 }
 
 
@@ -103,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     chats.add_parser(commands)
     history.add_parsers(commands)
     trash.add_parsers(commands)
+    archive.add_parsers(commands)
     assistants.add_parser(commands)
 
     config = commands.add_parser("config", help="write, find or check the config file")

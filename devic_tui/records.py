@@ -118,3 +118,7 @@ class SearchHit:
     snippet: str
     highlights: list[tuple[int, int]] = field(default_factory=list)
     """(start, end) character spans within `snippet`."""
+    tags: list[str] = field(default_factory=list)
+    """The conversation's tags."""
+    archived: bool = False
+    """Whether the conversation is archived (search reaches archived chats too)."""

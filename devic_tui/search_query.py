@@ -1,5 +1,5 @@
 """The search box's little language, shared by the search screen and the command line: free text
-plus `server:NAME`, `assistant:NAME`, `since:YYYY-MM-DD` and `until:YYYY-MM-DD` filters."""
+plus `server:NAME`, `assistant:NAME`, `tag:NAME`, `since:YYYY-MM-DD` and `until:YYYY-MM-DD` filters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-_FILTERS = ("server", "assistant", "since", "until")
+_FILTERS = ("server", "assistant", "tag", "since", "until")
 
 
 class SearchQuery(BaseModel):
@@ -16,6 +16,8 @@ class SearchQuery(BaseModel):
     text: str = ""
     server: str | None = None
     assistant: str | None = None
+    tag: str | None = None
+    """One of the chat's tags (any case); `tag:#work` is `tag:work`."""
     since: datetime | None = None
     until: datetime | None = None
     problems: tuple[str, ...] = ()
@@ -39,6 +41,7 @@ def parse_search(raw: str) -> SearchQuery:
         else:
             words.append(word)
     problems: list[str] = []
+    tag = found.get("tag", "").lstrip("#") or None
     since = until = None
     if "since" in found:
         since = _day(found["since"])
@@ -54,6 +57,7 @@ def parse_search(raw: str) -> SearchQuery:
         text=" ".join(words),
         server=found.get("server"),
         assistant=found.get("assistant"),
+        tag=tag,
         since=since,
         until=until,
         problems=tuple(problems),

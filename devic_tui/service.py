@@ -11,6 +11,7 @@ kept on the conversation so it continues after a restart exactly where it was.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,9 @@ from devic_tui.files import write_private
 from devic_tui.models import AssistantInfo, Attachment, RemoteChat
 from devic_tui.providers.base import Provider, configured_assistants
 from devic_tui.providers.errors import (
+    AuthError,
     ConnectionFailedError,
+    MissingTokenError,
     ProviderError,
     ProviderTimeoutError,
 )
@@ -60,9 +63,15 @@ class ServerListing:
     error: str | None = None
     reachable: bool = True
     """False when the server could not be reached at all (its chats are then read offline)."""
+    notice: str | None = None
+    """What to tell once about a server that is usable all the same: its assistant listing failed
+    and the assistants in the config stand in."""
 
 
 ProviderFactory = Callable[[ServerConfig], Provider]
+
+_SERVER_UNUSABLE = (AuthError, MissingTokenError, ConnectionFailedError, ProviderTimeoutError)
+"""Listing failures that say the whole server cannot be used, not only that it cannot list."""
 
 
 class ChatService:
@@ -78,6 +87,7 @@ class ChatService:
         self._provider_factory = provider_factory
         self._providers: dict[str, Provider] = {}
         self._told_read_only = False
+        self._told_listing: set[tuple[str, str]] = set()
 
     def provider(self, server_name: str) -> Provider:
         """The server's provider (created on first use); raises ProviderError for a refused URL."""
@@ -91,11 +101,34 @@ class ChatService:
         self._providers.clear()
         await asyncio.to_thread(self.store.close)
 
+    async def claim_history(self) -> None:
+        """Make the history folder and take its lock at once rather than at the first save, so an
+        app started second on the same history is told (`history_notices`) from the start. A
+        folder that cannot be made is left for the first save to report."""
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(self.store.claim)
+
+    async def assistants(self, server_name: str) -> tuple[list[AssistantInfo], str | None]:
+        """The server's assistants, and a notice when its listing failed (a server without one,
+        or refusing it) and the assistants in the config stand in. A failure that leaves nothing to
+        offer, or says the server cannot be used at all (token refused, unreachable), is raised."""
+        provider = self.provider(server_name)
+        try:
+            return await provider.list_assistants(), None
+        except ProviderError as error:
+            configured = provider.configured_assistants()
+            if not configured or isinstance(error, _SERVER_UNUSABLE):
+                raise
+            return configured, f"listing the assistants failed ({error}); using the ones in the config"
+
     async def listing(self, server: ServerConfig) -> ServerListing:
         listing = ServerListing(server=server)
         try:
             provider = self.provider(server.name)
-            listing.assistants = await provider.list_assistants()
+            listing.assistants, notice = await self.assistants(server.name)
+            if notice is not None and (server.name, notice) not in self._told_listing:
+                self._told_listing.add((server.name, notice))  # listed again and again: told once
+                listing.notice = notice
         except ProviderError as error:
             listing.error = str(error)
             listing.reachable = not isinstance(error, ConnectionFailedError | ProviderTimeoutError)
@@ -282,8 +315,46 @@ class ChatService:
         conversation.tags = list(tags)
 
     async def archive(self, conversation: Conversation) -> None:
+        """Hide the chat from the usual lists (the sidebar's archived section and `chats
+        --archived` list it); its files stay where they are."""
         await asyncio.to_thread(self.store.archive, conversation.id, True)
         conversation.archived = True
+
+    async def unarchive(self, conversation: Conversation) -> None:
+        await asyncio.to_thread(self.store.archive, conversation.id, False)
+        conversation.archived = False
+
+    async def chats(
+        self,
+        *,
+        server: str | None = None,
+        assistant_id: str | None = None,
+        tag: str | None = None,
+        archived: bool | None = False,
+        limit: int | None = None,
+    ) -> list[ConversationSummary]:
+        """Saved conversations, newest first: those not archived (`archived=False`), only the
+        archived ones (True) or both (None); `tag` keeps those with that tag, whatever its case."""
+        return await asyncio.to_thread(
+            self.store.summaries,
+            server=server,
+            assistant_id=assistant_id,
+            tag=tag,
+            include_archived=archived is None,
+            only_archived=archived is True,
+            limit=limit,
+        )
+
+    async def archived_chats(self) -> list[ConversationSummary]:
+        """The archived chats of the enabled servers, newest first (at most SIDEBAR_CHATS)."""
+        found = await asyncio.gather(
+            *(
+                self.chats(server=server.name, archived=True, limit=SIDEBAR_CHATS)
+                for server in self.settings.enabled_servers()
+            )
+        )
+        every = [summary for chats in found for summary in chats]
+        return sorted(every, key=lambda s: s.updated_at, reverse=True)[:SIDEBAR_CHATS]
 
     async def delete(self, conversation_id: str) -> None:
         """To the trash folder (restorable); the server's copy, if any, is kept."""
@@ -315,6 +386,7 @@ class ChatService:
         assistant_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        tag: str | None = None,
         limit: int = 100,
     ) -> list[SearchHit]:
         return await asyncio.to_thread(
@@ -324,6 +396,7 @@ class ChatService:
             assistant_id=assistant_id,
             since=since,
             until=until,
+            tag=tag,
             limit=limit,
         )
 

@@ -1,8 +1,9 @@
 """What the sidebar shows, without Textual: each server's assistants and chats as the service lists
-them and as they change, the marks that follow each conversation (open, answer coming, waiting for a
-form, unread, unsent draft), and the flat, ordered rows the sidebar widget draws (filtered, newest
-first, capped per assistant). Several conversations may stream at once, so the marks are kept here
-by conversation id and survive the server list being read again.
+them and as they change, the archived chats (in a section of their own at the bottom, shown or
+folded), the marks that follow each conversation (open, answer coming, waiting for a form, unread,
+unsent draft), and the flat, ordered rows the sidebar widget draws (filtered, newest first, capped
+per assistant). Several conversations may stream at once, so the marks are kept here by
+conversation id and survive the server list being read again.
 
 Pure Python: the widget in `widgets/sidebar.py` only turns `rows()` into a tree."""
 
@@ -31,6 +32,10 @@ class ChatEntry:
     conversation_id: str | None = None
     """The local conversation id; None for a chat known only to the server."""
     remote_id: str | None = None
+    tags: tuple[str, ...] = ()
+    archived: bool = False
+    assistant_name: str = field(default="", compare=False)
+    """As history last saw it: shown where the server lists no such assistant."""
 
 
 @dataclass
@@ -49,12 +54,23 @@ class AssistantRef:
     assistant: AssistantInfo
 
 
-RowData = ServerEntry | AssistantRef | ChatEntry
-RowKind = Literal["server", "error", "assistant", "chat", "more"]
+@dataclass(frozen=True)
+class ArchivedSection:
+    """The head of the archived chats' section."""
+
+
+RowData = ServerEntry | AssistantRef | ChatEntry | ArchivedSection
+RowKind = Literal["server", "error", "assistant", "chat", "more", "archived", "hint"]
 
 CHATS_SHOWN = 30
 """Chats listed under each assistant, newest first; the chat finder and search reach the rest."""
 MORE_LABEL = "… older chats: Ctrl+L or Ctrl+F find them"
+ARCHIVED_LABEL = "Archived"
+ARCHIVED_MORE_LABEL = "… older ones: devic-tui chats --archived"
+NO_ARCHIVED_LABEL = "No archived chats"
+TAGS_SHOWN = 3
+"""Tags shown after a chat's title; "+N" says how many more it has."""
+TAG_CHARS = 20
 NEW_CHAT_LABEL = "New chat"
 UNTITLED_LABEL = "(untitled)"
 ERROR_CHARS = 80
@@ -87,9 +103,12 @@ class SidebarRow:
 
     kind: RowKind
     depth: int
-    """0 for a server, 1 for an assistant or a server's error, 2 for a chat or the "more" line."""
+    """0 for a server or the archived section, 1 for an assistant, a server's error or an
+    archived chat, 2 for a chat or the "more" line."""
     label: str
     detail: str = ""
+    tags: str = ""
+    """A chat's tags as shown after its title (`#work #ideas`), already safe; empty for none."""
     mark: str = ""
     """A chat's one-character mark (see `SidebarModel.mark`); empty for other rows."""
     is_open: bool = False
@@ -110,6 +129,9 @@ def _local_entry(summary: ConversationSummary) -> ChatEntry:
         updated_at=summary.updated_at,
         conversation_id=summary.id,
         remote_id=summary.remote_id,
+        tags=tuple(summary.tags),
+        archived=summary.archived,
+        assistant_name=summary.assistant_name,
     )
 
 
@@ -128,6 +150,21 @@ def _newer(listed: ChatEntry, known: ChatEntry | None) -> ChatEntry:
     if known is None or known.updated_at is None or listed.updated_at is None:
         return listed
     return known if known.updated_at > listed.updated_at else listed
+
+
+def tags_text(tags: Iterable[str]) -> str:
+    """Tags as the sidebar shows them: `#work #ideas +2`, each made safe and cut short."""
+    every = [one_line(tag) for tag in tags]
+    shown = [f"#{tag[: TAG_CHARS - 1]}…" if len(tag) > TAG_CHARS else f"#{tag}" for tag in every[:TAGS_SHOWN]]
+    if len(every) > TAGS_SHOWN:
+        shown.append(f"+{len(every) - TAGS_SHOWN}")
+    return " ".join(shown)
+
+
+def _matches(chat: ChatEntry, title: str, query: str) -> bool:
+    """Whether a filter (already lower case) matches the chat's title or one of its tags
+    (`work` and `#work` both find the tag)."""
+    return query in title.lower() or any(query in f"#{tag}".lower() for tag in chat.tags)
 
 
 def _set_flag(flags: set[str], conversation_id: str, on: bool) -> None:
@@ -149,6 +186,8 @@ class SidebarModel:
         self._drafts: set[str] = set()
         self._unsaved: set[str] = set()
         """Conversations not yet in history (no message): listed only while in use."""
+        self._archived: list[ChatEntry] = []
+        self._show_archived = False
 
     # Servers and chats
 
@@ -175,8 +214,11 @@ class SidebarModel:
         """The listed local chats (each the newer of listed and known), then the known ones the
         listing lacks that are in use; an unsaved chat not in use is dropped here."""
         previous = {c.conversation_id: c for c in known if c.conversation_id}
+        archived = {c.conversation_id for c in self._archived}
         local: list[ChatEntry] = []
         for summary in listed:
+            if summary.id in archived:
+                continue  # archived since the listing was read
             self._unsaved.discard(summary.id)  # listed, so it is in history
             local.append(_newer(_local_entry(summary), previous.pop(summary.id, None)))
         for cid, chat in previous.items():
@@ -189,18 +231,37 @@ class SidebarModel:
     def chat_changed(self, summary: ConversationSummary) -> None:
         """Add or replace a conversation's entry (a new chat, a new title, a new message). One
         with no message is not in history yet: it is listed as "New chat" only while in use.
-        A chat of a server not listed yet is left to that server's listing."""
+        A chat of a server not listed yet is left to that server's listing. An archived chat goes
+        to the archived section (and a chat no longer archived leaves it)."""
+        self._remove(lambda c: c.conversation_id == summary.id)
+        if summary.archived:
+            self._archived.append(_local_entry(summary))
+            return
         entry = self._servers.get(summary.server)
         if entry is None:
             return
-        self._remove(lambda c: c.conversation_id == summary.id)
         if summary.remote_id:
             self._remove(lambda c: c.remote_id == summary.remote_id, servers=[entry])
         entry.chats.setdefault(summary.assistant_id, []).append(_local_entry(summary))
         _set_flag(self._unsaved, summary.id, summary.message_count == 0)
 
+    def set_archived(self, summaries: list[ConversationSummary]) -> None:
+        """The archived chats as the service lists them, replacing those known."""
+        self._archived = [_local_entry(summary) for summary in summaries if summary.archived]
+
+    @property
+    def archived_shown(self) -> bool:
+        """Whether the archived section is unfolded."""
+        return self._show_archived
+
+    def show_archived(self, shown: bool) -> None:
+        self._show_archived = shown
+
+    def archived_chats(self) -> list[ChatEntry]:
+        return _newest_first(self._archived)
+
     def forget(self, conversation_id: str) -> None:
-        """Remove a conversation (deleted, archived) and all its marks."""
+        """Remove a conversation (deleted) and all its marks."""
         self._remove(lambda c: c.conversation_id == conversation_id)
         for flags in (self._live, self._asking, self._unread, self._drafts, self._unsaved):
             flags.discard(conversation_id)
@@ -210,9 +271,13 @@ class SidebarModel:
     def _remove(
         self, doomed: Callable[[ChatEntry], bool], servers: Iterable[ServerEntry] | None = None
     ) -> None:
+        """Remove matching chats from the servers' lists (from every server's and the archived
+        section when `servers` is None)."""
         for entry in self._servers.values() if servers is None else servers:
             for chats in entry.chats.values():
                 chats[:] = [c for c in chats if not doomed(c)]
+        if servers is None:
+            self._archived = [c for c in self._archived if not doomed(c)]
 
     def _chats_of(self, server: str) -> list[ChatEntry]:
         entry = self._servers.get(server)
@@ -245,10 +310,11 @@ class SidebarModel:
                 for chat in chats:
                     if chat.conversation_id == conversation_id:
                         return chat
-        return None
+        return next((c for c in self._archived if c.conversation_id == conversation_id), None)
 
     def all_chats(self) -> list[ChatEntry]:
-        """Every chat the sidebar could list (the server's own included), newest first."""
+        """Every chat the sidebar could list (the server's own included; archived ones not),
+        newest first."""
         return _newest_first(c for name in self._servers for c in self._chats_of(name) if self._listed(c))
 
     def is_unsaved(self, conversation_id: str) -> bool:
@@ -319,11 +385,35 @@ class SidebarModel:
 
     def rows(self, query: str = "", *, now: datetime | None = None) -> list[SidebarRow]:
         """What the sidebar shows, top to bottom. `query` filters (case-insensitive): an assistant
-        whose name matches keeps all its chats, otherwise only chats whose title matches stay, and
-        a server left with nothing is dropped. `now` is for the ages (tests pin it)."""
+        whose name matches keeps all its chats, otherwise only chats whose title or a tag matches
+        stay, and a server left with nothing is dropped. The archived section comes last, while
+        there is an archived chat (or it is unfolded). `now` is for the ages (tests pin it)."""
         needle = query.strip().lower()
         when = now or records.now()
-        return [row for server in self._servers.values() for row in self._server_rows(server, needle, when)]
+        rows = [row for server in self._servers.values() for row in self._server_rows(server, needle, when)]
+        return rows + self._archived_rows(needle, when)
+
+    def _archived_rows(self, query: str, now: datetime) -> list[SidebarRow]:
+        chats = [c for c in self.archived_chats() if _matches(c, self._title(c), query)]
+        if not chats and (query or not self._show_archived):
+            return []
+        unfolded = self._show_archived
+        head = SidebarRow(
+            "archived", 0, ARCHIVED_LABEL, f" ({len(chats)})", expand=unfolded, data=ArchivedSection()
+        )
+        if not unfolded:
+            return [head]
+        if not chats:
+            return [head, SidebarRow("hint", 1, NO_ARCHIVED_LABEL)]
+        rows = [head]
+        for chat in chats[:CHATS_SHOWN]:
+            assistant = self.assistant(chat.server, chat.assistant_id)
+            name = assistant.name if assistant else chat.assistant_name or chat.assistant_id
+            where = one_line(f"{name} · {chat.server}")
+            rows.append(self._chat_row(chat, now, depth=1, where=where))
+        if len(chats) > CHATS_SHOWN:
+            rows.append(SidebarRow("more", 1, ARCHIVED_MORE_LABEL))
+        return rows
 
     def _server_rows(self, server: ServerEntry, query: str, now: datetime) -> list[SidebarRow]:
         below: list[SidebarRow] = []
@@ -353,7 +443,7 @@ class SidebarModel:
     ) -> list[SidebarRow]:
         chats = _newest_first(c for c in server.chats.get(assistant.id, []) if self._listed(c))
         name_matches = not query or query in assistant.name.lower()
-        shown = [c for c in chats if name_matches or query in self._title(c).lower()]
+        shown = [c for c in chats if name_matches or _matches(c, self._title(c), query)]
         if query and not name_matches and not shown:
             return []
         ref = AssistantRef(server.name, assistant)
@@ -363,14 +453,16 @@ class SidebarModel:
             rows.append(SidebarRow("more", 2, MORE_LABEL))
         return rows
 
-    def _chat_row(self, chat: ChatEntry, now: datetime) -> SidebarRow:
+    def _chat_row(self, chat: ChatEntry, now: datetime, *, depth: int = 2, where: str = "") -> SidebarRow:
         cid = chat.conversation_id
         cloud = "" if cid else " ☁"
+        place = f"  {where}" if where else ""
         return SidebarRow(
             "chat",
-            2,
+            depth,
             one_line(self._title(chat)),
-            f"{cloud}  {age(chat.updated_at, now)}",
+            f"{cloud}{place}  {age(chat.updated_at, now)}",
+            tags=tags_text(chat.tags),
             mark=self.mark(cid) if cid else "",
             is_open=cid is not None and cid == self._open,
             data=chat,

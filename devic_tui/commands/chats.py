@@ -1,4 +1,6 @@
-"""`devic-tui chats`: the conversations in local history, newest first, or full-text search hits."""
+"""`devic-tui chats`: the conversations in local history, newest first (archived ones apart, with
+`--archived`; by tag with `--tag`), or full-text search hits (archived chats included), with the
+search box's filters (`server:`, `assistant:`, `tag:`, `since:`, `until:`)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from devic_tui.commands.output import EXIT_OK, print_json, table, when
+from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_json, table, when
 from devic_tui.commands.session import Session
+from devic_tui.search_query import parse_search
 
 if TYPE_CHECKING:
     from devic_tui.records import SearchHit
@@ -22,7 +25,16 @@ def add_parser(commands: Any) -> None:
     )
     chats.add_argument("-s", "--server", help="only this server's conversations")
     chats.add_argument("-a", "--assistant", help="only conversations with this assistant (id or name)")
-    chats.add_argument("--search", metavar="TEXT", help="full-text search of every message")
+    chats.add_argument(
+        "--archived", action="store_true", help="only archived conversations (hidden from the list otherwise)"
+    )
+    chats.add_argument("-t", "--tag", metavar="NAME", help="only conversations with this tag (any case)")
+    chats.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="full-text search of every message, archived chats included; filters as in the app's "
+        "search: server:NAME assistant:NAME tag:NAME since:YYYY-MM-DD until:YYYY-MM-DD",
+    )
     chats.add_argument("--limit", type=int, default=50, help="at most this many search hits (default 50)")
     chats.add_argument("--json", action="store_true", help="print JSON")
 
@@ -34,19 +46,20 @@ def _one_line(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     session = Session.from_args(args)
     try:
-        store = session.store()
+        service = session.service()
         server = session.server_name(args.server) if args.server else None
         if args.search:
-            return _search(args, session.service(), server)
+            return _search(args, service, server)
+        listed = asyncio.run(service.chats(server=server, tag=args.tag, archived=args.archived))
         summaries = [
-            s
-            for s in store.summaries(server=server)
-            if not args.assistant or args.assistant in (s.assistant_id, s.assistant_name)
+            s for s in listed if not args.assistant or args.assistant in (s.assistant_id, s.assistant_name)
         ]
         if args.json:
             print_json([s.model_dump(mode="json") for s in summaries])
         elif not summaries:
-            print("devic-tui: no conversations yet", file=sys.stderr)
+            which = "archived conversations" if args.archived else "conversations"
+            which += f" tagged {_one_line(args.tag)!r}" if args.tag else ("" if args.archived else " yet")
+            print(f"devic-tui: no {which}", file=sys.stderr)
         else:
             rows = [
                 [
@@ -54,18 +67,36 @@ def run(args: argparse.Namespace) -> int:
                     when(s.updated_at),
                     str(s.message_count),
                     f"{s.server}/{s.assistant_name or s.assistant_id}",
+                    _one_line(",".join(s.tags)),
                     _one_line(s.title) or "(untitled)",
                 ]
                 for s in summaries
             ]
-            print(table(rows, ["ID", "UPDATED", "MSGS", "ASSISTANT", "TITLE"]))
+            print(table(rows, ["ID", "UPDATED", "MSGS", "ASSISTANT", "TAGS", "TITLE"]))
         return EXIT_OK
     finally:
         session.close()
 
 
 def _search(args: argparse.Namespace, service: ChatService, server: str | None) -> int:
-    found = service.search(args.search, server=server, assistant_id=args.assistant, limit=args.limit)
+    query = parse_search(args.search)
+    if args.archived:
+        raise CliError("--search finds archived chats too (marked so): leave out --archived", EXIT_USAGE)
+    if query.problems:
+        raise CliError("; ".join(query.problems), EXIT_USAGE)
+    if not query.text.strip():
+        raise CliError(
+            "no words to search for (to list chats by tag alone: `devic-tui chats --tag NAME`)", EXIT_USAGE
+        )
+    found = service.search(
+        query.text,
+        server=server or query.server,
+        assistant_id=args.assistant or query.assistant,
+        since=query.since,
+        until=query.until,
+        tag=args.tag or query.tag,
+        limit=args.limit,
+    )
     hits = asyncio.run(found)
     if args.json:
         print_json([_hit_json(hit) for hit in hits])
@@ -74,7 +105,10 @@ def _search(args: argparse.Namespace, service: ChatService, server: str | None) 
         print(f"devic-tui: nothing matches {args.search!r}", file=sys.stderr)
         return EXIT_OK
     for hit in hits:
-        print(f"{hit.conversation_id}  {when(hit.created_at)}  {hit.server}/{hit.assistant_id}  {hit.title}")
+        tags = f"  [{_one_line(','.join(hit.tags))}]" if hit.tags else ""
+        archived = "  (archived)" if hit.archived else ""
+        where = f"{hit.server}/{hit.assistant_id}"
+        print(f"{hit.conversation_id}  {when(hit.created_at)}  {where}  {hit.title}{tags}{archived}")
         print(f"    {hit.role}: {_one_line(hit.snippet)}")
     return EXIT_OK
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from textual import work
 from textual.command import SimpleCommand
 
+from devic_tui.clipboard import copied_message, copy_to_system_clipboard
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.finder import FinderItem, open_chat_finder
 from devic_tui.screens.search import SearchChoice, SearchScreen
@@ -151,21 +152,35 @@ class ChatActions:
         )
         if answer is None:
             return
-        tags = [t.strip() for t in answer.split(",") if t.strip()]
+        cleaned = (t.strip().lstrip("#").strip() for t in answer.split(","))
+        tags = [tag for tag in dict.fromkeys(cleaned) if tag]  # `#work` is `work`; each once
         await host.service.set_tags(conversation, tags)
+        host.chat_changed(conversation)
         host.notify(f"Tags: {', '.join(tags) or 'none'}")
 
     @work(group="chat-action", exit_on_error=False)
     async def action_archive_chat(self) -> None:
+        """Archive the chat on screen; on an archived chat, bring it back to the chat list."""
         host = self._host()
-        view = self._saved_chat("archive", idle=True)
+        archived = host.current is not None and host.current.conversation.archived
+        view = self._saved_chat("unarchive" if archived else "archive", idle=True)
         if view is None:
             return
         conversation = view.conversation
+        title = conversation.title or "untitled"
+        if archived:
+            await host.service.unarchive(conversation)
+            host.chat_changed(conversation)
+            host.notify(f"“{title}” is back in the chat list.")
+            return
         await host.service.archive(conversation)
-        host.notify(f"Archived “{conversation.title}”. `devic-tui chats` still lists it with --all.")
+        host.notify(
+            f"Archived “{title}”: the sidebar's Archived section lists it (as does "
+            "`devic-tui chats --archived`); archive it again there to bring it back."
+        )
         host.action_new_chat()
         host.forget_chat(conversation.id)
+        host.chat_changed(conversation)  # to the archived section
 
     @work(group="chat-action", exit_on_error=False)
     async def action_delete_chat(self) -> None:
@@ -284,9 +299,14 @@ class ChatActions:
         host.app.search_commands(commands, placeholder="Copy which code block?")
 
     def _copy(self, text: str) -> None:
+        self._host().app.copy_to_clipboard(text)  # OSC 52, through the terminal
+        self._copy_to_system_clipboard(text)
+
+    @work(group="clipboard", exit_on_error=False)
+    async def _copy_to_system_clipboard(self, text: str) -> None:
         host = self._host()
-        host.app.copy_to_clipboard(text)
-        host.notify(f"Copied {len(text):,} characters.")
+        tool = await copy_to_system_clipboard(text)
+        host.notify(copied_message(len(text), tool))
 
 
 def _slug(title: str) -> str:

@@ -133,10 +133,13 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         if not self.model.servers():
             # The sidebar at once from what is known locally; each server then fills in its own
             # part as it answers, so one slow or unreachable server holds up nothing else.
-            local, self.state = await asyncio.gather(
+            await self.service.claim_history()
+            local, archived, self.state = await asyncio.gather(
                 asyncio.gather(*(self.service.local_listing(s) for s in servers)),
+                self.service.archived_chats(),
                 asyncio.to_thread(load_state),
             )
+            self.model.set_archived(archived)
             for listing in local:
                 self.model.set_listing(listing)
             self._show_history_notices()  # the first listing is when the store checks its files
@@ -147,6 +150,8 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         for answered in asyncio.as_completed([self.service.listing(s) for s in servers]):
             answer: ServerListing = await answered
             self.model.set_listing(answer)
+            if answer.notice:
+                self.notify(answer.notice, title=answer.server.name, severity="warning", timeout=12)
             if not answer.reachable:
                 unreachable.add(answer.server.name)
             self.sidebar.redraw()
@@ -226,6 +231,8 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         self.current = view
         self._views.move_to_end(view.conversation.id)
         view.set_active(True)
+        if view.conversation.archived:
+            self.model.show_archived(True)  # the chat on screen is always in sight in the sidebar
         self.model.chat_changed(view.conversation.summary())
         self.model.set_open(view.conversation.id)
         self.state.open_chat = view.conversation.id
@@ -324,11 +331,30 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         self.title = one_line(conversation.title) or "New chat"
         elsewhere = self.model.live_count(excluding=conversation.id)
         coming = f" · {elsewhere} answer{'s' if elsewhere != 1 else ''} coming elsewhere" if elsewhere else ""
-        self.sub_title = one_line(f"{conversation.assistant_name} · {conversation.server}") + coming
+        archived = " · archived" if conversation.archived else ""
+        where = one_line(f"{conversation.assistant_name} · {conversation.server}")
+        self.sub_title = where + archived + coming
 
     @on(Sidebar.AssistantSelected)
     def _assistant_selected(self, event: Sidebar.AssistantSelected) -> None:
         self.start_new_chat(event.server, event.assistant)
+
+    @on(Sidebar.ArchivedToggled)
+    def _archived_toggled(self, event: Sidebar.ArchivedToggled) -> None:
+        self.show_archived(event.shown)
+
+    def show_archived(self, shown: bool) -> None:
+        """Unfold the sidebar's archived section (read again from history, so chats archived
+        elsewhere show too) or fold it."""
+        self.model.show_archived(shown)
+        self.sidebar.redraw()
+        if shown:
+            self._read_archived()
+
+    @work(exclusive=True, group="archived", exit_on_error=False)
+    async def _read_archived(self) -> None:
+        self.model.set_archived(await self.service.archived_chats())
+        self.sidebar.redraw()
 
     @on(Sidebar.ChatSelected)
     def _chat_selected(self, event: Sidebar.ChatSelected) -> None:
@@ -434,12 +460,23 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
                     await asyncio.sleep(0.1)  # another dialog is open: ask when it closes
                 else:
                     await self._switched.wait()
+            await self._drawn_without_views_let_go()
             answered: asyncio.Future[list[ToolOutput] | None] = asyncio.get_running_loop().create_future()
             self.app.push_screen(ToolFormScreen(request), answered.set_result)
             return await answered
         finally:
             self.model.set_asking(conversation_id, False)
             self.sidebar.redraw()
+
+    async def _drawn_without_views_let_go(self) -> None:
+        """Wait until the switch that showed a chat is done (views it let go removed) and this
+        screen has drawn since. A dialog pushed sooner has Textual draw this screen behind it from
+        the last layout, which may still hold a removed view, and rendering that fails."""
+        switching = [w for w in self.workers if w.node is self and w.group in ("open", "views")]
+        await asyncio.gather(*(worker.wait() for worker in switching), return_exceptions=True)
+        drawn = asyncio.Event()
+        self.call_after_refresh(drawn.set)
+        await drawn.wait()
 
     # --- the actions that go to the chat on screen ------------------------------------------------
 
@@ -489,6 +526,13 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
 
     def action_toggle_sidebar(self) -> None:
         self.sidebar.toggle_class("-hidden")
+
+    def action_toggle_archived(self) -> None:
+        shown = not self.model.archived_shown
+        self.show_archived(shown)
+        if shown:
+            self.sidebar.remove_class("-hidden")
+            self.sidebar.go_to_archived()
 
     def action_focus_sidebar(self) -> None:
         self.sidebar.remove_class("-hidden")

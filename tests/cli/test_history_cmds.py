@@ -28,7 +28,7 @@ def test_chats_lists_newest_first_and_filters(
     done = cli("--config", config, "chats")
     assert done.code == 0
     header, *rows = done.out.splitlines()
-    assert header.split() == ["ID", "UPDATED", "MSGS", "ASSISTANT", "TITLE"]
+    assert header.split() == ["ID", "UPDATED", "MSGS", "ASSISTANT", "TAGS", "TITLE"]
     assert [row.split()[0] for row in rows] == [tour, llamas]
     assert "emu/Echo" in rows[1]
     assert rows[1].endswith("tell me about llamas")

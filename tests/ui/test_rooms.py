@@ -11,8 +11,9 @@ the composers, and the transcripts on disk."""
 
 from __future__ import annotations
 
-import socket
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -188,11 +189,28 @@ async def test_a_draft_and_its_attachment_stay_in_their_chat_across_switches_and
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never answers."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        yield silent.getsockname()[1]
+    """A server that has no assistant listing (404 at once) and never answers a message."""
+    released = threading.Event()
+
+    class Silent(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def do_POST(self) -> None:
+            released.wait(30)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        released.set()
+        server.shutdown()
+        server.server_close()
 
 
 async def test_a_failed_send_gives_its_words_back_to_its_own_chat_only(
@@ -303,16 +321,16 @@ async def test_a_tool_form_waits_until_its_chat_is_on_screen(make_app: Callable[
         asking.send(Outgoing("book a table", []))  # sent in a chat that is not on screen
         await wait_until(pilot, lambda: line_of(screen, "book a table").startswith("?"), within=5)
         assert not isinstance(app.screen, ToolFormScreen)
-        assert any("asks for input" in n for n in notices(app))
+        await wait_until(pilot, lambda: any("asks for input" in n for n in notices(app)))
         screen.open_conversation(asking.conversation.id)
         await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=5)
         form = app.screen
         assert isinstance(form, ToolFormScreen)
-        first_field = form.query(".tool-field").first()
         await wait_until(pilot, lambda: form.focused is not None)
+        first_field = form.query(".tool-field").first()
         assert form.focused is first_field  # typing goes straight into the first field
         await pilot.press(*"Oslo", "enter")
-        assert form.focused is not first_field  # Enter moved on to the next field
+        await wait_until(pilot, lambda: form.focused is not first_field)  # Enter moved on to the next field
         form.query_one("Select").value = "metric"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await settle(pilot)

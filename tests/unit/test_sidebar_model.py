@@ -12,8 +12,11 @@ from devic_tui.models import AssistantInfo, RemoteChat
 from devic_tui.records import ConversationSummary
 from devic_tui.service import ServerListing
 from devic_tui.sidebar_model import (
+    ARCHIVED_MORE_LABEL,
     CHATS_SHOWN,
     MORE_LABEL,
+    NO_ARCHIVED_LABEL,
+    ArchivedSection,
     AssistantRef,
     ChatEntry,
     ServerEntry,
@@ -377,3 +380,125 @@ def test_a_chat_with_an_assistant_the_server_no_longer_lists_keeps_its_place() -
         ("assistant", "retired"),
         ("chat", "a"),
     ]
+
+
+# Archived chats and tags
+
+
+def archived(cid: str, minutes: int = 0, **fields: object) -> ConversationSummary:
+    return summary(cid, minutes, **fields).model_copy(update={"archived": True})  # type: ignore[arg-type]
+
+
+def tagged(cid: str, minutes: int, tags: list[str], **fields: object) -> ConversationSummary:
+    return summary(cid, minutes, **fields).model_copy(update={"tags": tags})  # type: ignore[arg-type]
+
+
+def test_archived_chats_wait_in_a_folded_section_at_the_bottom_until_shown() -> None:
+    model = model_with(listing(local=[summary("kept", 1)], assistants=[HELPER]))
+    model.set_archived([archived("old", 60), archived("older", 120, assistant=WRITER)])
+    rows = model.rows(now=NOW)
+    assert shape(model) == [
+        ("server", 0, "local"),
+        ("assistant", 1, "Helper"),
+        ("chat", 2, "kept"),
+        ("archived", 0, "Archived"),
+    ]
+    head = rows[-1]
+    assert head.detail == " (2)"
+    assert not head.expand
+    assert head.data == ArchivedSection()
+    assert [c.conversation_id for c in model.all_chats()] == ["kept"]  # the finder leaves them out
+    model.show_archived(True)
+    assert model.archived_shown
+    head, old, older = model.rows(now=NOW)[-3:]
+    assert head.expand
+    assert [(r.kind, r.depth, r.label) for r in (old, older)] == [("chat", 1, "old"), ("chat", 1, "older")]
+    assert old.detail == "  Helper · local  1h"  # where it lives, for it sits under no assistant
+    assert older.detail == "  Writer · local  2h"
+    assert isinstance(old.data, ChatEntry)
+    assert old.data.archived
+    assert model.find_chat("old") == old.data
+
+
+def test_with_no_archived_chat_the_section_shows_only_when_unfolded_and_says_so() -> None:
+    model = model_with(listing(assistants=[HELPER]))
+    assert [r.kind for r in model.rows(now=NOW)] == ["server", "assistant"]
+    model.show_archived(True)
+    assert shape(model)[-2:] == [("archived", 0, "Archived"), ("hint", 1, NO_ARCHIVED_LABEL)]
+    assert model.rows(now=NOW)[-2].detail == " (0)"
+
+
+def test_archiving_and_unarchiving_move_a_chat_between_its_assistant_and_the_section() -> None:
+    model = model_with(listing(local=[summary("a", 1), summary("b", 2)], assistants=[HELPER]))
+    model.set_open("a")
+    model.chat_changed(archived("a", 1))
+    assert labels(model) == ["b"]
+    model.show_archived(True)
+    rows = model.rows(now=NOW)
+    assert [(r.kind, r.depth, r.label, r.is_open) for r in rows[-2:]] == [
+        ("archived", 0, "Archived", False),
+        ("chat", 1, "a", True),  # the open chat keeps its mark there
+    ]
+    model.chat_changed(summary("a", 1))  # brought back
+    assert labels(model) == ["a", "b"]
+    assert model.archived_chats() == []
+    model.chat_changed(archived("b", 2))
+    model.forget("b")  # deleted from the archive
+    assert model.archived_chats() == []
+
+
+def test_a_listing_read_before_an_archive_does_not_bring_the_chat_back() -> None:
+    model = model_with(listing(local=[summary("a", 1)], assistants=[HELPER]))
+    model.chat_changed(archived("a", 1))
+    model.set_listing(listing(local=[summary("a", 1)], assistants=[HELPER]))
+    assert labels(model) == []
+    assert [c.conversation_id for c in model.archived_chats()] == ["a"]
+
+
+def test_many_archived_chats_are_capped_with_a_pointer_to_the_command_line() -> None:
+    model = model_with(listing(assistants=[HELPER]))
+    model.set_archived([archived(f"c{i:02}", i) for i in range(CHATS_SHOWN + 2)])
+    model.show_archived(True)
+    rows = model.rows(now=NOW)
+    assert rows[-1] == SidebarRow("more", 1, ARCHIVED_MORE_LABEL)
+    assert rows[-2].label == f"c{CHATS_SHOWN - 1:02}"
+    assert next(r for r in rows if r.kind == "archived").detail == f" ({CHATS_SHOWN + 2})"
+
+
+def test_tags_follow_the_title_made_safe_cut_short_and_counted() -> None:
+    model = model_with(
+        listing(
+            local=[
+                tagged("plain", 1, []),
+                tagged("two", 2, ["work", "evil\x1b[31m\n"]),
+                tagged("many", 3, ["a", "b", "c", "d", "e"]),
+                tagged("long", 4, ["x" * 40]),
+            ],
+            assistants=[HELPER],
+        )
+    )
+    tags = {r.label: r.tags for r in chat_rows(model)}
+    assert tags == {
+        "plain": "",
+        "two": "#work #evil␛[31m ",
+        "many": "#a #b #c +2",
+        "long": "#" + "x" * 19 + "…",
+    }
+    assert chat_rows(model)[1].detail == "  2m"  # tags are apart from the age
+
+
+def test_the_filter_finds_chats_by_tag_in_both_lists() -> None:
+    model = model_with(
+        listing(local=[tagged("soup", 1, ["Cooking"]), summary("tax", 2)], assistants=[HELPER, WRITER])
+    )
+    model.set_archived([archived("stew", 5).model_copy(update={"tags": ["cooking"]}), archived("old", 6)])
+    assert shape(model, "#cook") == [
+        ("server", 0, "local"),
+        ("assistant", 1, "Helper"),
+        ("chat", 2, "soup"),
+        ("archived", 0, "Archived"),
+    ]
+    assert model.rows("cooking", now=NOW)[-1].detail == " (1)"  # the count is of what matches
+    model.show_archived(True)
+    assert shape(model, "cooking")[-2:] == [("archived", 0, "Archived"), ("chat", 1, "stew")]
+    assert shape(model, "zzz") == []
