@@ -9,6 +9,7 @@ Exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration erro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -229,9 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[locations.DATA_DIR_ENV] = str(locations.data_dir() / "demo")
     if args.command != "locate":
         setup_logging(debug=args.debug)
-    if args.command is None:
-        return run_guarded(cmd_tui, args)  # Textual owns the terminal and shows text literally itself
-    with safe_output(raw_stdout=getattr(args, "raw", False)):
+    # The app needs no guard: Textual owns the terminal and shows every text literally itself.
+    guard = safe_output(raw_stdout=getattr(args, "raw", False)) if args.command else contextlib.nullcontext()
+    with guard:
         return run_guarded(handler_for(args.command), args)
 
 
