@@ -78,7 +78,11 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
         screen = await settle(pilot)
         await pick(pilot, screen, "demo-devs", "tools")
         await send(pilot, screen, "book a table")
-        await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=5.0)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, ToolFormScreen) and bool(app.screen.query("Input")),
+            within=5.0,
+        )
         form = app.screen
         assert isinstance(form, ToolFormScreen)
         form.query("Input").first().focus()
@@ -123,8 +127,12 @@ async def test_devic_function_call_shows_its_question_and_goes_on(
         await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=10.0)
         form = app.screen
         assert isinstance(form, ToolFormScreen)
-        shown = " ".join(str(s.render()) for s in form.query(".tool-arguments"))
-        assert shown.strip()  # the function's arguments are shown as the question
+
+        def arguments_shown() -> str:
+            return " ".join(str(s.render()) for s in form.query(".tool-arguments")).strip()
+
+        # the function's arguments are shown as the question, once the form has composed
+        await wait_until(pilot, lambda: bool(arguments_shown()), within=5.0)
         form.query("Input").first().focus()
         await pilot.press(*"four people", "ctrl+s")
         screen = await settle(pilot, within=15)

@@ -118,7 +118,9 @@ async def test_the_rename_dialog_opens_with_the_title_selected_and_the_key_typed
         view = current(screen)
         view.composer.focus()
         await press_as_terminal(pilot, "alt+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, PromptScreen) and bool(app.screen.query("Input"))
+        )
         dialog = app.screen
         assert isinstance(dialog, PromptScreen)
         field = dialog.query_one("Input")
