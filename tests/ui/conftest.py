@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyperclip
 import pytest
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.config import Settings
@@ -57,7 +58,7 @@ async def settle(pilot: Pilot[None], *, within: float = 10.0) -> MainScreen:
     raise AssertionError("the app did not settle")
 
 
-async def wait_until(pilot: Pilot[None], condition: Callable[[], object], *, within: float = 5.0) -> None:
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], *, within: float = 5.0) -> None:
     """Let the app run until `condition()` is true; fail the test when it never becomes so."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
@@ -65,6 +66,23 @@ async def wait_until(pilot: Pilot[None], condition: Callable[[], object], *, wit
         if loop.time() > deadline:
             raise AssertionError(f"waited {within} s for a condition that never held")
         await pilot.pause(0.02)
+
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
+
+
+async def modal(pilot: Pilot[Any], kind: type[ScreenT], *, within: float = 5.0) -> ScreenT:
+    """Wait until a screen of this kind is on top and has composed (a widget of it holds the
+    focus), and return it: a pushed screen is not composed at once, so reading it sooner races."""
+
+    def ready() -> bool:
+        screen, focused = pilot.app.screen, pilot.app.focused
+        return isinstance(screen, kind) and focused is not None and focused.screen is screen
+
+    await wait_until(pilot, ready, within=within)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen
 
 
 def current(screen: MainScreen) -> ChatView:

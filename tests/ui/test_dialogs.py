@@ -21,7 +21,7 @@ from devic_tui.providers.events import ToolCall, ToolCallRequest, ToolField
 from devic_tui.screens.dialogs import PromptScreen
 from devic_tui.screens.finder import FinderItem, literal_markup, open_chat_finder
 from devic_tui.screens.tool_form import ToolFormScreen
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import modal, wait_until
 
 SIZE = (100, 30)
 
@@ -43,7 +43,7 @@ class Host(App[None]):
 
 
 async def opened(pilot: Pilot[None], dialog: Screen[Any]) -> None:
-    await wait_until(pilot, lambda: pilot.app.screen is dialog and pilot.app.focused is not None)
+    assert await modal(pilot, type(dialog)) is dialog
 
 
 def focused_id(app: App[Any]) -> str | None:

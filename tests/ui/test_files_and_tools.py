@@ -10,7 +10,7 @@ from pathlib import Path
 from devic_tui.app import DevicTuiApp
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
-from tests.ui.conftest import current, pick, send, settle, wait_until
+from tests.ui.conftest import current, modal, pick, send, settle, wait_until
 
 FILES = Path(__file__).parent / "files"
 
@@ -78,13 +78,7 @@ async def test_tool_form_answers_the_assistant(make_app: Callable[..., DevicTuiA
         screen = await settle(pilot)
         await pick(pilot, screen, "demo-devs", "tools")
         await send(pilot, screen, "book a table")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, ToolFormScreen) and bool(app.screen.query("Input")),
-            within=5.0,
-        )
-        form = app.screen
-        assert isinstance(form, ToolFormScreen)
+        form = await modal(pilot, ToolFormScreen)
         form.query("Input").first().focus()
         await pilot.press(*"Oslo")
         form.query_one("Select").value = "metric"  # type: ignore[attr-defined]
@@ -124,15 +118,9 @@ async def test_devic_function_call_shows_its_question_and_goes_on(
         screen = await settle(pilot)
         await pick(pilot, screen, "demo-devic", "tools")
         await send(pilot, screen, "book a table")
-        await wait_until(pilot, lambda: isinstance(app.screen, ToolFormScreen), within=10.0)
-        form = app.screen
-        assert isinstance(form, ToolFormScreen)
-
-        def arguments_shown() -> str:
-            return " ".join(str(s.render()) for s in form.query(".tool-arguments")).strip()
-
-        # the function's arguments are shown as the question, once the form has composed
-        await wait_until(pilot, lambda: bool(arguments_shown()), within=5.0)
+        form = await modal(pilot, ToolFormScreen, within=10.0)
+        shown = " ".join(str(s.render()) for s in form.query(".tool-arguments"))
+        assert shown.strip()  # the function's arguments are shown as the question
         form.query("Input").first().focus()
         await pilot.press(*"four people", "ctrl+s")
         screen = await settle(pilot, within=15)

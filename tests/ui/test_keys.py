@@ -21,7 +21,7 @@ from devic_tui.screens.dialogs import PromptScreen
 from devic_tui.screens.help import HelpScreen
 from devic_tui.screens.keys import SCREEN_BINDINGS
 from devic_tui.screens.main import MainScreen
-from tests.ui.conftest import current, pick, press_as_terminal, send, settle, wait_until
+from tests.ui.conftest import current, modal, pick, press_as_terminal, send, settle, wait_until
 from tests.ui.history import save_all, tour_conversation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,11 +118,7 @@ async def test_the_rename_dialog_opens_with_the_title_selected_and_the_key_typed
         view = current(screen)
         view.composer.focus()
         await press_as_terminal(pilot, "alt+r")
-        await wait_until(
-            pilot, lambda: isinstance(app.screen, PromptScreen) and bool(app.screen.query("Input"))
-        )
-        dialog = app.screen
-        assert isinstance(dialog, PromptScreen)
+        dialog = await modal(pilot, PromptScreen)
         field = dialog.query_one("Input")
         await wait_until(pilot, lambda: dialog.focused is field)
         assert field.value == "A tour of Markdown"  # type: ignore[attr-defined]
