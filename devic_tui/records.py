@@ -13,8 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devic_tui.models import Attachment, MessageStatus, Role, Usage
 
-SCHEMA_VERSION = 1
-"""Bumped when the layout changes incompatibly; a file from a newer schema is refused, not clobbered."""
+SCHEMA_VERSION = 2
+"""Bumped when the layout changes; a file from a newer schema is refused, not clobbered. Version 2
+made a conversation a tree (`StoredMessage.parent_id`, `Conversation.shown_id`); a version-1 file is
+read as one branch, as it is, and written as version 2 at its next change."""
+
+ROOT = ""
+"""The `parent_id` of a message that starts the conversation (a first message, or an edit of it)."""
 
 
 class StoredMessage(BaseModel):
@@ -40,6 +45,12 @@ class StoredMessage(BaseModel):
     """The server's ids for this message (Devic message uids, Devs message ids)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """What else the server said about it (model, unknown fields)."""
+    parent_id: str | None = None
+    """The message this one answers or follows: `ROOT` for a first message; None (every message of a
+    version-1 file, and of a chat that never branched) means the message before it in the list."""
+    remote_chat_id: str | None = None
+    """The server's conversation this message belongs to, where a branch has its own (Devic chatUid,
+    Devs chatId, agent conversationId); None means the conversation's `remote_id`."""
 
 
 class Conversation(BaseModel):
@@ -52,13 +63,18 @@ class Conversation(BaseModel):
     assistant_name: str = ""
     remote_id: str | None = None
     """The server's conversation id: Devic chatUid, agent conversationId, Devs chatId; None for
-    APIs that keep no history (OpenAI-compatible: the history is sent each time)."""
+    APIs that keep no history (OpenAI-compatible: the history is sent each time). With branches,
+    the one of the branch used last; each message records its own (`remote_chat_id`)."""
     created_at: datetime
     updated_at: datetime
     tags: list[str] = Field(default_factory=list)
     archived: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
+    shown_id: str | None = None
+    """The last message of the branch on screen; None (or an id no longer held) means the newest
+    message's branch."""
     messages: list[StoredMessage] = Field(default_factory=list)
+    """Every message of every branch, in the order they were written."""
 
     def summary(self) -> ConversationSummary:
         return ConversationSummary(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
+from devic_tui.branches import BranchPlan, ConversationTree, branch_plan, show
 from devic_tui.config import ServerConfig, Settings
 from devic_tui.files import write_private
 from devic_tui.models import AssistantInfo, Attachment, RemoteChat
@@ -32,7 +33,7 @@ from devic_tui.providers.errors import (
     ProviderTimeoutError,
 )
 from devic_tui.providers.registry import create_provider
-from devic_tui.records import Conversation, ConversationSummary, StoredMessage, new_id, now
+from devic_tui.records import ROOT, Conversation, ConversationSummary, StoredMessage, new_id, now
 from devic_tui.redact import redact
 from devic_tui.store.transcripts import TranscriptStore
 from devic_tui.turn import ToolAnswerer, Turn
@@ -223,11 +224,16 @@ class ChatService:
         copy.title = f"{conversation.title or 'untitled'} (copy)"
         copy.created_at = copy.updated_at = now()
         provider = self.provider(conversation.server)
+        copied_chat: str | None = None
         if conversation.remote_id and provider.capabilities.duplicate:
             remote = await provider.duplicate(conversation.remote_id)
-            copy.remote_id = remote.id
+            copy.remote_id = copied_chat = remote.id
         elif provider.capabilities.server_history:
             copy.remote_id = None  # the server would not know the copy: it continues as a new chat
+        for message in copy.messages:
+            # The server copied one chat (the branch used last); the other branches start new ones.
+            kept = copied_chat is not None and message.remote_chat_id in (conversation.remote_id, None)
+            message.remote_chat_id = copied_chat if kept else None
         await asyncio.to_thread(self.store.save, copy)
         return copy
 
@@ -242,9 +248,12 @@ class ChatService:
             kept = conversation.model_copy(deep=True)
             kept.id = new_id()
             kept.remote_id = None
+            for message in kept.messages:
+                message.remote_chat_id = None
             kept.title = f"{conversation.title or 'untitled'} (before reset)"
             await asyncio.to_thread(self.store.save, kept)
         conversation.messages.clear()
+        conversation.shown_id = None
         conversation.updated_at = now()
         await asyncio.to_thread(self.store.save, conversation)
         return kept
@@ -265,20 +274,26 @@ class ChatService:
         conversation: Conversation,
         attachment: Attachment,
         on_progress: ProgressCallback | None = None,
-    ) -> Attachment:
-        """Upload a checked file where the API takes uploads; otherwise check it can be inlined."""
+        *,
+        plan: BranchPlan | None = None,
+    ) -> tuple[Attachment, BranchPlan]:
+        """Upload a checked file where the API takes uploads (into the server chat of the branch
+        the message goes to); otherwise check it can be inlined. Returns the file and the plan,
+        which names the chat an upload had to create."""
+        plan = plan or branch_plan(conversation)
         provider = self.provider(conversation.server)
         if not provider.capabilities.upload:
             await asyncio.to_thread(read_for_inline, attachment)
-            return attachment.model_copy(update={"inlined": True})
+            return attachment.model_copy(update={"inlined": True}), plan
         assert attachment.path is not None
         content = await asyncio.to_thread(Path(attachment.path).read_bytes)
         result = await provider.upload(
-            conversation.assistant_id, conversation.remote_id, attachment, content, on_progress
+            conversation.assistant_id, plan.remote_chat_id, attachment, content, on_progress
         )
-        if result.conversation_id and not conversation.remote_id:
+        if result.conversation_id and plan.remote_chat_id is None:
+            plan = plan.in_chat(result.conversation_id)
             conversation.remote_id = result.conversation_id
-        return attachment.model_copy(update={"remote": result.file})
+        return attachment.model_copy(update={"remote": result.file}), plan
 
     async def start_turn(
         self,
@@ -288,10 +303,13 @@ class ChatService:
         *,
         on_upload: UploadProgress | None = None,
         answer_tool_call: ToolAnswerer | None = None,
+        after: str | None = None,
     ) -> Turn:
         """A turn ready to run, its files uploaded (or checked for inlining) first; a file that
         cannot go raises ProviderError and nothing is sent. Files already uploaded (a message sent
-        again) go as they are."""
+        again) go as they are. The message follows `after` (a message id; ROOT for a new first
+        message), as a new branch where that is not the end of one; default: the branch on screen."""
+        plan = branch_plan(conversation, after)
         ready: list[Attachment] = []
         for attachment in files:
             if attachment.remote is not None or attachment.inlined:
@@ -300,9 +318,71 @@ class ChatService:
             if on_upload is not None:
                 on_upload(attachment, 0, attachment.size)
             progress = (lambda sent, total, a=attachment: on_upload(a, sent, total)) if on_upload else None
-            ready.append(await self.attach(conversation, attachment, progress))
+            attached, plan = await self.attach(conversation, attachment, progress, plan=plan)
+            ready.append(attached)
         provider = self.provider(conversation.server)
-        return Turn(provider, self.store, conversation, text, ready, answer_tool_call=answer_tool_call)
+        return Turn(
+            provider, self.store, conversation, text, ready, answer_tool_call=answer_tool_call, plan=plan
+        )
+
+    def regenerate(
+        self, conversation: Conversation, message_id: str, *, answer_tool_call: ToolAnswerer | None = None
+    ) -> Turn:
+        """A turn that answers a message again: a sibling of the answer `message_id` (or a new answer
+        to the user message `message_id`); the earlier answers stay."""
+        tree = ConversationTree(conversation)
+        message = tree.by_id.get(message_id)
+        if message is None:
+            raise KeyError(message_id)
+        if message.role != "user":
+            parent = tree.parent[message_id]
+            message = tree.by_id.get(parent) if parent else None
+            if message is None or message.role != "user":
+                raise ValueError("only an answer to a message of yours can be answered again")
+        provider = self.provider(conversation.server)
+        return Turn(
+            provider,
+            self.store,
+            conversation,
+            message.content,
+            [],
+            answer_tool_call=answer_tool_call,
+            regenerate=message,
+        )
+
+    async def show_branch(self, conversation: Conversation, message_id: str) -> str | None:
+        """Put the branch through `message_id` on screen and remember it; returns its last message."""
+        leaf = show(conversation, message_id)
+        if leaf is not None:
+            await asyncio.to_thread(self.store.set_shown, conversation.id, leaf)
+        return leaf
+
+    async def fork(self, conversation: Conversation, message_id: str) -> Conversation:
+        """A new conversation holding the path up to `message_id` (on every API: its next message
+        starts a server chat of its own, carrying that path)."""
+        tree = ConversationTree(conversation)
+        if message_id not in tree.by_id:
+            raise KeyError(message_id)
+        stamp = now()
+        copy = conversation.model_copy(
+            update={
+                "id": new_id(),
+                "title": f"{conversation.title or 'untitled'} (fork)",
+                "remote_id": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "shown_id": None,
+                "metadata": {**conversation.metadata, "forked_from": conversation.id},
+                "messages": [],
+            }
+        )
+        parent = ROOT
+        for message in tree.path_to(message_id):
+            copied = message.model_copy(deep=True, update={"parent_id": parent, "remote_chat_id": None})
+            copy.messages.append(copied)
+            parent = copied.id
+        await asyncio.to_thread(self.store.save, copy)
+        return copy
 
     # --- history -------------------------------------------------------------------------------
 

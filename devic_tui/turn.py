@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
 from devic_tui.attachments import inline_files, read_for_inline
+from devic_tui.branches import BranchPlan, branch_plan
 from devic_tui.models import Attachment, HistoryMessage
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput
 from devic_tui.providers.errors import (
@@ -41,7 +42,7 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
-from devic_tui.records import Conversation, StoredMessage, new_id, now
+from devic_tui.records import ROOT, Conversation, StoredMessage, new_id, now
 from devic_tui.store.transcripts import TranscriptError, TranscriptStore
 
 log = logging.getLogger("devic_tui.turn")
@@ -66,12 +67,19 @@ class Turn:
         attachments: list[Attachment],
         *,
         answer_tool_call: ToolAnswerer | None = None,
+        plan: BranchPlan | None = None,
+        regenerate: StoredMessage | None = None,
     ) -> None:
         self.provider = provider
         self.store = store
         self.conversation = conversation
         self.answer_tool_call = answer_tool_call
-        self.user = StoredMessage(
+        self.plan = plan
+        """Where the message goes in the tree and which server chat it continues (worked out at
+        `begin` when not given: after the branch on screen)."""
+        self.regenerating = regenerate is not None
+        """The turn answers an existing user message again (a sibling answer); no new message."""
+        self.user = regenerate or StoredMessage(
             id=new_id(),
             role="user",
             content=text,
@@ -97,6 +105,8 @@ class Turn:
         """The send failed because the server could not be reached at all."""
         self._begun = False
         self._earlier: list[HistoryMessage] = []
+        self.remote_chat_id: str | None = None
+        """The server chat this turn's branch continues (learnt from the server for a new one)."""
 
     def take_notices(self) -> list[str]:
         notices, self.notices = self.notices, []
@@ -116,7 +126,8 @@ class Turn:
                 history.append(HistoryMessage(role="user", content=question))
                 history.append(HistoryMessage(role="assistant", content="\n\n".join(answers)))
 
-        for message in self.conversation.messages:
+        assert self.plan is not None
+        for message in self.plan.path:
             if message.id in (self.user.id, self.answer.id):
                 continue
             if message.role == "user":
@@ -181,14 +192,55 @@ class Turn:
             return
         self._begun = True
         conversation = self.conversation
+        if self.plan is None:
+            after = self._parent_of(self.user) if self.regenerating else None
+            self.plan = branch_plan(conversation, after)
         self._earlier = self._history()
+        self.remote_chat_id = self.plan.remote_chat_id
+        await self._name_legacy_chat()
         if not conversation.title:
             conversation.title = (
                 self.user.content.strip().splitlines()[0][:60] if self.user.content.strip() else "untitled"
             )
-        conversation.messages.append(self.user)
-        await self._save(self.user, final=True)
+        self.answer.parent_id = self.user.id
+        self.answer.remote_chat_id = self.remote_chat_id
+        conversation.shown_id = self.answer.id
+        if not self.regenerating:
+            self.user.parent_id = self.plan.after
+            self.user.remote_chat_id = self.remote_chat_id
+            conversation.messages.append(self.user)
+            await self._save(self.user, final=True)
         conversation.messages.append(self.answer)
+
+    def _parent_of(self, message: StoredMessage) -> str:
+        """The message before it in the tree (one that names none follows the one before it)."""
+        if message.parent_id is not None:
+            return message.parent_id
+        messages = self.conversation.messages
+        index = next(i for i, m in enumerate(messages) if m.id == message.id)
+        return messages[index - 1].id if index else ROOT
+
+    async def _name_legacy_chat(self) -> None:
+        """A conversation in which no message names its server chat keeps them all in `remote_id`.
+        Before its first message that names one, the earlier messages are given that chat, so
+        they stay in it whatever branch is used later (one rewrite of the file, once)."""
+        conversation = self.conversation
+        if conversation.remote_id is None or not conversation.messages:
+            return
+        if any(m.remote_chat_id for m in conversation.messages):
+            return
+        for message in conversation.messages:
+            message.remote_chat_id = conversation.remote_id
+        try:
+            await asyncio.to_thread(self.store.save, conversation)
+        except (OSError, TranscriptError) as error:
+            log.warning("could not record the chat of earlier messages: %s", error)
+
+    def _in_chat(self, remote_chat_id: str) -> None:
+        """The server named the chat this branch lives in (a new one, on its first message)."""
+        self.remote_chat_id = remote_chat_id
+        self.conversation.remote_id = remote_chat_id
+        self.answer.remote_chat_id = remote_chat_id
 
     async def _exchange(self) -> AsyncIterator[SendEvent]:
         await self.begin()
@@ -202,15 +254,18 @@ class Turn:
             yield StreamError(error=error)
             await self._save(self.answer, final=True)
             return
+        assert self.plan is not None
         request = SendRequest(
             assistant_id=conversation.assistant_id,
             text=text,
-            conversation_id=conversation.remote_id,
+            conversation_id=self.remote_chat_id,
             history=self._earlier,
+            carry_history=self.plan.carries_history and self.remote_chat_id is None,
             attachments=[a for a in self.user.attachments if not a.inlined],
         )
         async for event in self._record(self.provider.send(request)):
             yield event
+        await self._save_user_chat()
         while self.pending_tool_call is not None and self.answer_tool_call is not None:
             outputs = await self._ask(self.pending_tool_call, self.answer_tool_call)
             if outputs is None:
@@ -233,12 +288,12 @@ class Turn:
         """Send the person's answers to the pending tool call; the answer goes on in this turn."""
         pending = self.pending_tool_call
         assert pending is not None
-        assert self.conversation.remote_id
+        assert self.remote_chat_id
         self.pending_tool_call = None
         self.answer.status = "streaming"
         self.phase, self.detail = "waiting", "sending your answers"
         stream = self.provider.submit_tool_outputs(
-            self.conversation.assistant_id, self.conversation.remote_id, pending.system_message_id, outputs
+            self.conversation.assistant_id, self.remote_chat_id, pending.system_message_id, outputs
         )
         async for event in self._record(stream):
             yield event
@@ -293,11 +348,21 @@ class Turn:
         texts = [await asyncio.to_thread(read_for_inline, a) for a in inlined]
         return inline_files(self.user.content, list(zip(inlined, texts, strict=True)))
 
+    async def _save_user_chat(self) -> None:
+        """Record the server chat learnt during the answer on the user's message too, so the
+        branch continues it after a restart."""
+        user = self.user
+        if self.regenerating or self.remote_chat_id is None or user.remote_chat_id == self.remote_chat_id:
+            return
+        user.remote_chat_id = self.remote_chat_id
+        await self._save(user, final=True)
+
     async def _finish_stopped(self) -> None:
         await self._save(self.answer, final=True)
-        if self.provider.capabilities.stop and self.conversation.remote_id:
+        await self._save_user_chat()
+        if self.provider.capabilities.stop and self.remote_chat_id:
             with contextlib.suppress(ProviderError):
-                await self.provider.stop(self.conversation.assistant_id, self.conversation.remote_id)
+                await self.provider.stop(self.conversation.assistant_id, self.remote_chat_id)
 
     async def _apply(self, event: SendEvent) -> None:
         answer = self.answer
@@ -314,7 +379,7 @@ class Turn:
             answer.usage = event.usage
         elif isinstance(event, ToolCallRequest | Progress):
             if event.conversation_id:
-                self.conversation.remote_id = event.conversation_id
+                self._in_chat(event.conversation_id)
             if isinstance(event, ToolCallRequest):
                 self.pending_tool_call = event
                 answer.status = "complete"
@@ -322,7 +387,7 @@ class Turn:
             if event.final_text is not None:
                 answer.content = event.final_text
             if event.conversation_id:
-                self.conversation.remote_id = event.conversation_id
+                self._in_chat(event.conversation_id)
             answer.remote_ids.extend(i for i in event.message_ids if i not in answer.remote_ids)
             answer.metadata.update(event.metadata)
             answer.status = "complete"
@@ -332,4 +397,4 @@ class Turn:
             answer.error = str(event.error)
             answer.done_at = now()
             if event.conversation_id:
-                self.conversation.remote_id = event.conversation_id
+                self._in_chat(event.conversation_id)

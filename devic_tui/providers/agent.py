@@ -11,6 +11,7 @@ import httpx
 
 from devic_tui.models import Usage
 from devic_tui.providers.base import Capabilities, Provider, SendRequest, guarded
+from devic_tui.providers.context import text_with_context
 from devic_tui.providers.errors import MalformedResponseError, ServerError
 from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, UsageReport
 from devic_tui.providers.limits import capped_text
@@ -30,7 +31,8 @@ class AgentProvider(Provider):
         return guarded(answer)
 
     def _body(self, request: SendRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"message": request.text, "stream": self.server.stream}
+        text = text_with_context(request.text, request.history, request.carry_history)
+        body: dict[str, Any] = {"message": text, "stream": self.server.stream}
         if request.conversation_id:
             body["conversationId"] = request.conversation_id
         return body

@@ -60,7 +60,11 @@ class SendRequest(BaseModel):
     text: str
     conversation_id: str | None = None
     history: list[HistoryMessage] = Field(default_factory=list)
-    """Earlier turns, oldest first, for APIs that keep no history (the new message not included)."""
+    """Earlier turns of the branch, oldest first (the new message not included): sent by APIs that
+    keep no history, and by the others when `carry_history` is set."""
+    carry_history: bool = False
+    """The message starts a new server chat for a branch that already has earlier messages: the
+    chat must be given them (as messages where the API takes them, else as a context block)."""
     attachments: list[Attachment] = Field(default_factory=list)
     """Files already uploaded with `Provider.upload`."""
 

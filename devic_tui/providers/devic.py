@@ -23,6 +23,7 @@ from devic_tui.models import (
     Usage,
 )
 from devic_tui.providers.base import Capabilities, Provider, SendRequest, ToolOutput, UploadResult, guarded
+from devic_tui.providers.context import text_with_context
 from devic_tui.providers.devic_answers import (
     Anchor,
     DevicMessage,
@@ -155,14 +156,16 @@ class DevicProvider(Provider):
         server = self.server
         body: dict[str, Any]
         if server.request_shape == "legacy":
-            body = {"message": request.text, "chatUuid": request.conversation_id}
+            body = {"message": self._text(request), "chatUuid": request.conversation_id}
             if server.metadata:
                 body["metadata"] = server.metadata
             return body
         if server.request_shape == "messages":
-            body = {"messages": [{"role": "user", "content": request.text}]}
+            earlier = request.history if request.carry_history else []
+            messages = [{"role": m.role, "content": m.content} for m in earlier]
+            body = {"messages": [*messages, {"role": "user", "content": request.text}]}
         else:
-            body = {"message": request.text}
+            body = {"message": self._text(request)}
         if request.conversation_id:
             body["chatUid"] = request.conversation_id
         if server.metadata:
@@ -181,11 +184,19 @@ class DevicProvider(Provider):
     def _malformed(self, what: str) -> MalformedResponseError:
         return MalformedResponseError(f"server '{self.name}' {what}", server=self.name)
 
-    @staticmethod
-    def _anchor(request: SendRequest) -> Anchor:
-        """Our message, and the answers the chat held before it (for a history without our message)."""
-        known = "\n\n".join(m.content for m in request.history if m.role == "assistant")
-        return Anchor(text=request.text, known=known)
+    def _text(self, request: SendRequest) -> str:
+        """The message as sent in the `message` and `legacy` shapes: a branch's new chat gets
+        its earlier exchange as a context block before it."""
+        return text_with_context(request.text, request.history, request.carry_history)
+
+    def _anchor(self, request: SendRequest) -> Anchor:
+        """Our message as sent, and the answers the chat held before it (for a history without
+        our message): none in a branch's new chat, unless they were sent as its messages."""
+        messages_shape = self.server.request_shape == "messages"
+        held = request.history if (not request.carry_history or messages_shape) else []
+        known = "\n\n".join(m.content for m in held if m.role == "assistant")
+        text = request.text if messages_shape else self._text(request)
+        return Anchor(text=text, known=known)
 
     # -- send
 

@@ -31,6 +31,7 @@ from devic_tui.providers.base import (
     ToolOutput,
     UploadResult,
 )
+from devic_tui.providers.context import text_with_context
 from devic_tui.providers.errors import (
     FileRejectedError,
     MalformedResponseError,
@@ -402,11 +403,12 @@ class DevsProvider(Provider):
 
     def _prompt(self, request: SendRequest) -> str | list[dict[str, str]]:
         remote = [a.remote for a in request.attachments if a.remote is not None]
+        text = text_with_context(request.text, request.history, request.carry_history)
         if not remote:
-            return request.text
+            return text
         prompt: list[dict[str, str]] = []
-        if request.text:
-            prompt.append({"type": CONTENT["text"], "text": request.text})
+        if text:
+            prompt.append({"type": CONTENT["text"], "text": text})
         for file in remote:
             if file.id:
                 prompt.append({"type": CONTENT["file"], "id": file.id})

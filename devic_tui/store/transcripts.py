@@ -93,6 +93,9 @@ class TranscriptStore:
         self._tail_checked: set[str] = set()
         self._checked: set[str] = set()
         self._journaled: set[str] = set()
+        self._outdated: set[str] = set()
+        """Conversations whose files are from an older schema: read as they are, and written whole
+        in the current one at their next change (never by an instance without the lock)."""
         if self.directory.is_dir():
             self._take_lock()
 
@@ -244,6 +247,8 @@ class TranscriptStore:
             version = codecs.peek_schema(head)
             if version is not None and version > SCHEMA_VERSION:
                 codecs.check_schema(version, path.name)
+            if version is not None and version < SCHEMA_VERSION:
+                self._outdated.add(conversation_id)
         self._checked.add(conversation_id)
 
     def _quarantine(self, conversation_id: str, error: TranscriptError) -> None:
@@ -272,6 +277,7 @@ class TranscriptStore:
         self._tail_checked.discard(conversation_id)
         self._checked.discard(conversation_id)
         self._journaled.discard(conversation_id)
+        self._outdated.discard(conversation_id)
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -408,7 +414,8 @@ class TranscriptStore:
             index = self._need_index()
             self._check_writable(conversation.id)
             cid = conversation.id
-            if self._snapshot(cid) is None and not self._journal(cid).exists():
+            fresh = self._snapshot(cid) is None and not self._journal(cid).exists()
+            if fresh or (cid in self._outdated and not self.read_only_reason):
                 whole = conversation
                 if not any(m.id == message.id for m in reversed(conversation.messages)):
                     whole = conversation.model_copy(update={"messages": [*conversation.messages, message]})
@@ -483,6 +490,10 @@ class TranscriptStore:
             if summary is None:
                 raise TranscriptError(f"No conversation {conversation_id} in {self.directory}.")
             self._check_writable(conversation_id)
+            if conversation_id in self._outdated and not self.read_only_reason:
+                whole = self._read(conversation_id)
+                self._save_unlocked(whole.model_copy(update=fields))
+                return
             header = Conversation.model_validate({**summary.model_dump(exclude={"message_count"}), **fields})
             plain = codecs.header_plain(header)
             self._append(conversation_id, codecs.journal_record(header={k: plain[k] for k in fields}))
@@ -498,6 +509,10 @@ class TranscriptStore:
 
     def archive(self, conversation_id: str, archived: bool = True) -> None:
         self._update_header(conversation_id, archived=archived)
+
+    def set_shown(self, conversation_id: str, message_id: str | None) -> None:
+        """Remember which branch is on screen (its last message)."""
+        self._update_header(conversation_id, shown_id=message_id)
 
     def _move(self, conversation_id: str, source: Path, target: Path) -> int:
         make_private_dir(target)
