@@ -40,10 +40,11 @@ EPILOG = """\
 commands (exit codes in brackets):
   (none)                      open the chat app
   ask [MESSAGE]               send a message (or stdin), stream the answer  [0 1 2 3 130]
+  ask --chat ID --from MSG    go on from a message of it as a new branch  [0 1 2 3 130]
   chats [--search TEXT]       list conversations, newest first, or search them  [0 2]
   chats --archived, --tag NAME   only the archived ones; only those with a tag  [0 2]
-  show ID                     print a conversation  [0 2]
-  export ID --format md|json|toml [-o FILE]   write a conversation out  [0 2]
+  show ID [--tree]            print the branch on screen, or draw every branch  [0 2]
+  export ID --format md|json|toml [-o FILE] [--all-branches]   write a conversation out  [0 2]
   import FILE                 add a conversation from a JSON export  [0 2]
   delete ID, trash, restore ID   move a chat to the trash, list it, bring it back  [0 2]
   archive ID, unarchive ID    hide a chat from the lists (kept), bring it back  [0 2]
@@ -69,6 +70,8 @@ examples:
   devic-tui chats --search "tag:work deploy"        search the chats tagged work
   devic-tui archive 3fa2 && devic-tui chats --archived   archive a chat, list the archived ones
   devic-tui export 3fa2 --format md -o chat.md      conversation ids may be shortened
+  devic-tui show 3fa2 --tree                        every branch, with message ids
+  devic-tui ask --chat 3fa2 --from 9c1e "shorter"   edit message 9c1e (or follow an answer)
   devic-tui config init && devic-tui config check   write a starter config, then test it
 """
 

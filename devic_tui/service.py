@@ -41,6 +41,7 @@ from devic_tui.turn import ToolAnswerer, Turn
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
     from devic_tui.records import SearchHit
+    from devic_tui.store.export import MarkdownBranches
 
 ExportFormat = Literal["md", "json", "toml"]
 EXPORT_SUFFIXES: dict[str, ExportFormat] = {".md": "md", ".json": "json", ".toml": "toml"}
@@ -67,6 +68,8 @@ class ServerListing:
     notice: str | None = None
     """What to tell once about a server that is usable all the same: its assistant listing failed
     and the assistants in the config stand in."""
+    kept_remote: set[str] = field(default_factory=set)
+    """Server chats a local conversation holds on one of its branches (listed as that conversation)."""
 
 
 ProviderFactory = Callable[[ServerConfig], Provider]
@@ -142,6 +145,7 @@ class ChatService:
                     # One assistant refusing (gone, not shared with this token) must not hide the others.
                     if isinstance(chats, list):
                         listing.remote_chats[assistant.id] = chats
+                listing.kept_remote = await asyncio.to_thread(self.store.branch_chats, server.name)
         local = await self.local_listing(server)
         listing.local_chats = local.local_chats
         if not listing.assistants:
@@ -441,12 +445,18 @@ class ChatService:
         await asyncio.to_thread(self.store.delete, conversation_id)
 
     @staticmethod
-    def export_text(conversation: Conversation, fmt: ExportFormat) -> str:
-        """The chat as Markdown (for people), or JSON or TOML (lossless, for import); no token in it."""
+    def export_text(
+        conversation: Conversation, fmt: ExportFormat, *, branches: MarkdownBranches = "list"
+    ) -> str:
+        """The chat as Markdown (for people; `branches`: what it holds besides the branch on screen,
+        see `to_markdown`), or JSON or TOML (lossless, every branch, for import); no token in it."""
         from devic_tui.store.export import to_json, to_markdown, to_toml  # rarely used: not at start-up
 
-        writer = {"md": to_markdown, "json": to_json, "toml": to_toml}[fmt]
-        text = redact(writer(conversation))
+        if fmt == "md":
+            text = to_markdown(conversation, branches=branches)
+        else:
+            text = {"json": to_json, "toml": to_toml}[fmt](conversation)
+        text = redact(text)
         return text if text.endswith("\n") else text + "\n"
 
     async def export(self, conversation: Conversation, path: Path, fmt: ExportFormat | None = None) -> Path:

@@ -198,7 +198,7 @@ class SidebarModel:
         before it was saved, and it must not vanish while its answer streams."""
         name = listing.server.name
         local = self._local_chats(listing.local_chats, self._chats_of(name))
-        known_remote = {c.remote_id for c in local if c.remote_id}
+        known_remote = {c.remote_id for c in local if c.remote_id} | listing.kept_remote
         remote = [
             _remote_entry(name, assistant_id, chat)
             for assistant_id, chats in listing.remote_chats.items()

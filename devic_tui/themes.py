@@ -112,7 +112,7 @@ def save_theme_choice(config_path: Path, theme: str) -> None:
     except ParseError as error:
         raise OSError(errno.EINVAL, f"not valid TOML ({error}); the theme was not saved") from None
     if "theme" in document:
-        document["theme"] = theme
+        document["theme"] = tomlkit.string(theme)  # always a basic string, whatever the old quoting
         text = document.as_string()
     else:
         text = _with_setting_added(text, document, f"theme = {tomlkit.item(theme).as_string()}")

@@ -231,8 +231,8 @@ class Turn:
             return
         for message in conversation.messages:
             message.remote_chat_id = conversation.remote_id
-        try:
-            await asyncio.to_thread(self.store.save, conversation)
+        try:  # recorded, not rewritten: what another instance journaled meanwhile stays
+            await asyncio.to_thread(self.store.save_messages, conversation, list(conversation.messages))
         except (OSError, TranscriptError) as error:
             log.warning("could not record the chat of earlier messages: %s", error)
 
@@ -260,7 +260,7 @@ class Turn:
             text=text,
             conversation_id=self.remote_chat_id,
             history=self._earlier,
-            carry_history=self.plan.carries_history and self.remote_chat_id is None,
+            carry_history=self.plan.carries_history,
             attachments=[a for a in self.user.attachments if not a.inlined],
         )
         async for event in self._record(self.provider.send(request)):

@@ -63,7 +63,8 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: 
         if keys:
             await pilot.press(*keys)
             await pilot.pause(0.6)
-        app.screen.set_focus(None)
+        if name != "branches":  # the branch map shows where its cursor is
+            app.screen.set_focus(None)
         await pilot.pause(0.1)
         svg = HERE / f"{name}.svg"
         svg.write_text(app.export_screenshot(title="devic-tui"), encoding="utf-8")
@@ -81,6 +82,7 @@ async def main() -> None:
         "upload": ((), ""),
         "search": (("ctrl+f", *"table"), ""),
         "help": (("f1",), ""),
+        "branches": (("alt+b",), ""),
         "theme-light": ((), "devic-paper"),
         "theme-dark": ((), "devic-midnight"),
     }

@@ -2,8 +2,8 @@
 
 The exchange goes through the same ChatService and store as the TUI, so it shows up in the app's
 history. The conversation id goes to standard error (`conversation: <id>`) so the next call can
-`--chat` it. Ctrl+C stops the stream: the partial answer is saved marked "stopped" and the exit
-code is 130.
+`--chat` it, and `--from` a message of it to go on from there as a new branch. Ctrl+C stops the
+stream: the partial answer is saved marked "stopped" and the exit code is 130.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
+from devic_tui.branches import ConversationTree
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -67,6 +68,14 @@ def add_parser(commands: Any) -> None:
         dest="continue_",
         action="store_true",
         help="continue the newest conversation with this server (and assistant)",
+    )
+    ask.add_argument(
+        "--from",
+        dest="from_",
+        metavar="MESSAGE_ID",
+        help="with --chat (or --continue): go on from that message as a new branch (an id prefix "
+        "works; `show ID --tree` lists them): after an answer, MESSAGE follows it; for a message of "
+        "yours, MESSAGE is an edit of it, an alternative to it. The new branch is then the one shown",
     )
     ask.add_argument(
         "--attach", action="append", default=[], metavar="FILE", help="attach a file (repeatable)"
@@ -128,6 +137,30 @@ def run(args: argparse.Namespace) -> int:
         session.close()
 
 
+def branch_point(conversation: Conversation, wanted: str) -> str:
+    """Where `ask --from MESSAGE_ID` puts the new message: after the message `wanted` names (its
+    whole id or a unique prefix), or, when that is a message of the user's, beside it (after its
+    parent: an edit of it). CliError (exit 2) when no message, or several, match."""
+    tree = ConversationTree(conversation)
+    found = (
+        [wanted] if wanted in tree.by_id else [mid for mid in tree.by_id if wanted and mid.startswith(wanted)]
+    )
+    if not found:
+        raise CliError(
+            f"conversation {conversation.id} has no message {wanted!r} "
+            f"(`devic-tui show {conversation.id} --tree` lists them)",
+            EXIT_USAGE,
+        )
+    if len(found) > 1:
+        raise CliError(
+            f"{len(found)} messages of conversation {conversation.id} start with {wanted!r}: "
+            f"{', '.join(found[:5])}; give more of the id",
+            EXIT_USAGE,
+        )
+    message = tree.by_id[found[0]]
+    return tree.parent[message.id] if message.role == "user" else message.id
+
+
 def _load(store: TranscriptStore, wanted: str) -> Conversation:
     from devic_tui.store.transcripts import TranscriptError
 
@@ -184,6 +217,11 @@ async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
 
     store = session.store()
     server, conversation = _conversation_to_continue(args, session, store)
+    after: str | None = None
+    if args.from_ is not None:
+        if conversation is None:
+            raise CliError("--from needs the conversation: give --chat ID (or --continue)", EXIT_USAGE)
+        after = branch_point(conversation, args.from_)
     service = ChatService(session.expanded([server]), store=store)
     try:
         try:
@@ -193,10 +231,13 @@ async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
                 )
             elif session.demo_entry_for(server):
                 # This run's emulator is new: chat ids from an earlier run cannot exist on it
-                # (demo-openai needs none: the history travels with each message).
+                # (demo-openai needs none: the history travels with each message). Neither can the
+                # chats its messages name: the branch starts a new one, carrying its history.
                 conversation.remote_id = None
+                for message in conversation.messages:
+                    message.remote_chat_id = None
             checked = await service.check_files(server, args.attach) if args.attach else []
-            turn = await service.start_turn(conversation, text, checked)
+            turn = await service.start_turn(conversation, text, checked, after=after)
         except ProviderError as problem:
             raise provider_failure(problem) from None
         return await _stream(args, turn)
@@ -241,6 +282,8 @@ async def _stream(args: argparse.Namespace, turn: Turn) -> int:
         print_json(
             {
                 "conversation_id": conversation.id,
+                "message_id": turn.user.id,
+                "answer_id": answer.id,
                 "remote_id": conversation.remote_id,
                 "server": conversation.server,
                 "assistant": conversation.assistant_id,

@@ -1,8 +1,9 @@
 """The chat-management actions of the main screen (switch, search, rename, tag, archive, delete,
-duplicate, reset, export, retry, edit and resend, copy), kept apart from the layout and the opening
-and switching of chats in `main.py`. They act on the chat on screen through the service; destructive
-ones ask first; each says what it did. A failure (a disk that refuses a rename, a server that
-refuses a duplicate) ends the action's worker, and the app's one handler tells the person.
+duplicate, reset, export, answer again, edit as a new branch, the branch map, fork, copy), kept
+apart from the layout and the opening and switching of chats in `main.py`. They act on the chat
+on screen through the service; destructive ones ask first; each says what it did. A failure (a
+disk that refuses a rename, a server that refuses a duplicate) ends the action's worker, and the
+app's one handler tells the person.
 
 The screen these are mixed into is known here only by the `ChatHost` protocol, so this module does
 not import the screen that imports it."""
@@ -18,7 +19,11 @@ from typing import TYPE_CHECKING, Protocol
 from textual import work
 from textual.command import SimpleCommand
 
+from devic_tui.branches import ConversationTree
 from devic_tui.clipboard import copied_message, copy_to_system_clipboard
+from devic_tui.models import AssistantInfo
+from devic_tui.records import ROOT
+from devic_tui.screens.branch_map import BranchMapScreen
 from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from devic_tui.screens.finder import FinderItem, open_chat_finder
 from devic_tui.screens.search import SearchChoice, SearchScreen
@@ -60,6 +65,10 @@ class ChatHost(Protocol):
     ) -> None: ...
 
     def open_conversation(self, conversation_id: str, message_id: str | None = None) -> object: ...
+
+    async def show_conversation(
+        self, conversation: Conversation, message_id: str | None = None, *, focus_composer: bool = False
+    ) -> ChatView: ...
 
     def import_remote_chat(self, server: str, assistant_id: str, remote_id: str, title: str) -> object: ...
 
@@ -266,7 +275,53 @@ class ChatActions:
         host = self._host()
         view = self._saved_chat("edit a message in")
         if view is not None and view.edit_last():
-            host.notify("Your last message is in the composer: edit it and press Enter to send it again.")
+            host.notify(
+                "Your last message is in the composer: Enter sends it as a new branch (the old one "
+                "stays; [ and ] switch), Esc cancels."
+            )
+
+    @work(group="chat-action", exit_on_error=False)
+    async def action_branch_map(self) -> None:
+        host = self._host()
+        view = self._saved_chat("map")
+        if view is None:
+            return
+        focused = view.pane.focused_message()
+        chosen = await host.app.push_screen_wait(
+            BranchMapScreen(view.conversation, focused.data.id if focused else None)
+        )
+        if chosen is not None:
+            await view.show_branch_of(chosen)
+
+    def action_fork_chat(self) -> None:
+        view = self._saved_chat("fork")
+        if view is None:
+            return
+        focused = view.pane.focused_message()
+        target = focused.data.id if focused else view.pane.messages[-1].id
+        self._fork(view.conversation, target)
+
+    @work(group="chat-action", exit_on_error=False)
+    async def _fork(self, conversation: Conversation, message_id: str) -> None:
+        """A new chat holding the conversation up to a message; forking at one of the person's
+        messages forks just before it, with its text in the new chat's composer to change."""
+        host = self._host()
+        tree = ConversationTree(conversation)
+        message = tree.by_id[message_id]
+        redo = message.role == "user"
+        at = tree.parent[message_id] if redo else message_id
+        if at == ROOT:
+            copy = host.service.new_conversation(
+                conversation.server,
+                AssistantInfo(id=conversation.assistant_id, name=conversation.assistant_name),
+            )
+        else:
+            copy = await host.service.fork(conversation, at)
+            host.chat_changed(copy)
+        view = await host.show_conversation(copy, focus_composer=True)
+        if redo:
+            await view.restore_draft(message.content, [])
+        host.notify(f"Forked into “{copy.title or 'a new chat'}”; the original is unchanged.")
 
     def action_copy_last(self) -> None:
         host = self._host()

@@ -396,6 +396,10 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         self._update_titles()
         self.sidebar.redraw()
 
+    @on(ChatView.ForkRequested)
+    def _fork_requested(self, event: ChatView.ForkRequested) -> None:
+        self._fork(event.view.conversation, event.message_id)
+
     @on(ChatView.ServerUnreachable)
     def _server_unreachable(self, event: ChatView.ServerUnreachable) -> None:
         self._unreachable.add(event.view.conversation.server)
@@ -484,7 +488,9 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         view = self.current
         if view is None:
             return
-        if await view.take_back_queue():
+        if view.cancel_edit():
+            self.notify("Edit cancelled; the message stays as it was.")
+        elif await view.take_back_queue():
             self.notify("The queued messages are back in the composer.")
         elif view.stop():
             self.notify("Stopped; the text so far is kept.")

@@ -34,6 +34,7 @@ JOURNAL_SUFFIX = ".journal.jsonl"
 EXPORT_KIND = "devic-tui-conversation"
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PEEK = re.compile(rb'^\s*\{?\s*"?schema_version"?\s*[:=]\s*(\d+)')
+_PEEK_JOURNAL = re.compile(rb'^\s*\{\s*"journal"\s*:\s*"[^"\n]*"\s*,\s*"schema_version"\s*:\s*(\d+)')
 
 
 class TranscriptError(DevicTuiError):
@@ -77,8 +78,9 @@ def parse_name(name: str) -> tuple[str, Format | Literal["journal"]] | None:
 
 
 def peek_schema(head: bytes) -> int | None:
-    """The schema version a snapshot declares in its first bytes (we always write it first)."""
-    found = _PEEK.match(head)
+    """The schema version a snapshot declares in its first bytes (we always write it first), or a
+    journal in its first line (after the journal's token: `journal_header`)."""
+    found = _PEEK.match(head) or _PEEK_JOURNAL.match(head)
     return int(found.group(1)) if found else None
 
 

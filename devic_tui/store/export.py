@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from devic_tui.branches import ConversationTree, headline, other_branches
 from devic_tui.models import AssistantInfo, Attachment, RemoteChatDetail
-from devic_tui.records import SCHEMA_VERSION, Conversation, StoredMessage
+from devic_tui.records import ROOT, SCHEMA_VERSION, Conversation, StoredMessage
 from devic_tui.store import codecs
 from devic_tui.store.codecs import EXPORT_KIND, TranscriptError
 
@@ -45,8 +46,13 @@ def _attachment_line(attachment: Attachment) -> str:
     return line + ")"
 
 
-def _message_markdown(message: StoredMessage) -> list[str]:
-    heading = f"## {message.role.capitalize()} · {_when(message.created_at)}"
+MarkdownBranches = Literal["shown", "list", "all"]
+"""What a Markdown transcript holds of a conversation with branches: the branch on screen alone
+("shown"), that branch then a list of the others ("list"), or every branch in full ("all")."""
+
+
+def _message_markdown(message: StoredMessage, level: int = 2) -> list[str]:
+    heading = f"{'#' * level} {message.role.capitalize()} · {_when(message.created_at)}"
     if message.status != "complete":
         heading += f" · {message.status}"
     lines = [heading, ""]
@@ -60,11 +66,29 @@ def _message_markdown(message: StoredMessage) -> list[str]:
     return lines
 
 
-def to_markdown(conversation: Conversation) -> str:
-    """A readable transcript: a header (title, server, assistant, dates, tags), then every message."""
+def _quote(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _after(after: str) -> str:
+    return "at the start" if after == ROOT else f"after `{after}`"
+
+
+def to_markdown(conversation: Conversation, *, branches: MarkdownBranches = "list") -> str:
+    """A readable transcript: a header (title, server, assistant, dates, tags), then the branch on
+    screen, message by message. With other branches, `branches` says what follows: "list" (the
+    default) a section "Other branches" naming each one by its first message of its own (id, first
+    line, where it parts); "all" every branch in full, each its own section, the one on screen first
+    and whole, each other one from where it parts from those before it; "shown" nothing."""
+    tree = ConversationTree(conversation)
+    shown = tree.shown_path()
+    others = other_branches(conversation) if len(tree) > len(shown) else []
     assistant = conversation.assistant_name or conversation.assistant_id
     if conversation.assistant_name and conversation.assistant_name != conversation.assistant_id:
         assistant += f" (`{conversation.assistant_id}`)"
+    count = f"{len(conversation.messages)}"
+    if others:
+        count = f"{len(shown)} on the branch on screen, {len(conversation.messages)} in all"
     lines = [
         f"# {conversation.title or 'Untitled conversation'}",
         "",
@@ -72,9 +96,11 @@ def to_markdown(conversation: Conversation) -> str:
         f"- Assistant: {assistant}",
         f"- Created: {_when(conversation.created_at)}",
         f"- Updated: {_when(conversation.updated_at)}",
-        f"- Messages: {len(conversation.messages)}",
-        f"- Conversation id: `{conversation.id}`",
+        f"- Messages: {count}",
     ]
+    if others:
+        lines.append(f"- Branches: {len(others) + 1}")
+    lines.append(f"- Conversation id: `{conversation.id}`")
     if conversation.remote_id:
         lines.append(f"- Server conversation id: `{conversation.remote_id}`")
     if conversation.tags:
@@ -82,8 +108,31 @@ def to_markdown(conversation: Conversation) -> str:
     if conversation.archived:
         lines.append("- Archived")
     lines.append("")
-    for message in conversation.messages:
-        lines += _message_markdown(message)
+    if branches == "all" and others:
+        total = len(others) + 1
+        lines += [f"## Branch 1 of {total} (on screen)", ""]
+        for message in shown:
+            lines += _message_markdown(message, level=3)
+        for number, branch in enumerate(others, start=2):
+            lines += [f"## Branch {number} of {total}, {_after(branch.after)}", ""]
+            if branch.after != ROOT:
+                parted = tree.by_id[branch.after]
+                lines += [f"*Follows {parted.role} `{parted.id}`: {_quote(headline(parted))}*", ""]
+            for message in branch.messages:
+                lines += _message_markdown(message, level=3)
+    else:
+        for message in shown:
+            lines += _message_markdown(message)
+        if branches == "list" and others:
+            lines += ["## Other branches", ""]
+            for branch in others:
+                start = branch.start
+                size = len(branch.messages)
+                lines.append(
+                    f"- `{start.id}` {start.role}, {_when(start.created_at)}, {_after(branch.after)}"
+                    f" ({size} message{'s' if size != 1 else ''}): {_quote(headline(start)) or '*(no text)*'}"
+                )
+            lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -103,6 +152,24 @@ def from_json(text: str) -> Conversation:
         plain: Any = json.loads(text)
     except ValueError as error:
         raise TranscriptError(f"This is not a devic-tui export: not valid JSON ({error}).") from None
+    return _from_plain(plain)
+
+
+def from_toml(text: str) -> Conversation:
+    """A conversation from a TOML export."""
+    try:
+        plain = codecs.decode_toml_plain(text, "This export")
+    except TranscriptError as error:
+        raise TranscriptError(f"This is not a devic-tui export: {error}") from None
+    return _from_plain(plain)
+
+
+def from_export(text: str) -> Conversation:
+    """A conversation from a JSON or TOML export (told apart by the first thing in the file)."""
+    return from_json(text) if text.lstrip().startswith("{") else from_toml(text)
+
+
+def _from_plain(plain: Any) -> Conversation:
     if not isinstance(plain, dict) or plain.get("kind") != EXPORT_KIND:
         raise TranscriptError(f'This is not a devic-tui export: it has no "kind": "{EXPORT_KIND}" marker.')
     codecs.check_schema(plain.get("schema_version"), "This export")

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from devic_tui.files import make_private_dir, make_private_file
 from devic_tui.records import Conversation, ConversationSummary, SearchHit, StoredMessage
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _WORDLIKE = re.compile(r"\w")
@@ -38,8 +38,9 @@ CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_ts);
 CREATE INDEX IF NOT EXISTS conversations_remote ON conversations(server, remote_id);
 CREATE TABLE IF NOT EXISTS messages(
     rowid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, id TEXT NOT NULL, role TEXT NOT NULL,
-    created_at TEXT NOT NULL, created_ts REAL NOT NULL, UNIQUE(conversation_id, id));
+    created_at TEXT NOT NULL, created_ts REAL NOT NULL, remote_chat_id TEXT, UNIQUE(conversation_id, id));
 CREATE INDEX IF NOT EXISTS messages_time ON messages(created_ts);
+CREATE INDEX IF NOT EXISTS messages_remote ON messages(remote_chat_id) WHERE remote_chat_id IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     content, title, tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
 """
@@ -226,14 +227,15 @@ class SearchIndex:
         title = _clean(conversation.title)
         for message in conversation.messages:
             cursor = self.db.execute(
-                "INSERT OR REPLACE INTO messages(conversation_id, id, role, created_at, created_ts) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO messages(conversation_id, id, role, created_at, created_ts, "
+                "remote_chat_id) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     message.id,
                     message.role,
                     message.created_at.isoformat(),
                     _ts(message.created_at),
+                    message.remote_chat_id,
                 ),
             )
             self.db.execute(
@@ -247,10 +249,16 @@ class SearchIndex:
         found = self.db.execute(
             "SELECT rowid FROM messages WHERE conversation_id = ? AND id = ?", (conversation.id, message.id)
         ).fetchone()
-        values = (message.role, message.created_at.isoformat(), _ts(message.created_at))
+        values = (
+            message.role,
+            message.created_at.isoformat(),
+            _ts(message.created_at),
+            message.remote_chat_id,
+        )
         if found:
             self.db.execute(
-                "UPDATE messages SET role = ?, created_at = ?, created_ts = ? WHERE rowid = ?",
+                "UPDATE messages SET role = ?, created_at = ?, created_ts = ?, remote_chat_id = ? "
+                "WHERE rowid = ?",
                 (*values, found[0]),
             )
             self.db.execute(
@@ -259,8 +267,8 @@ class SearchIndex:
             )
         else:
             cursor = self.db.execute(
-                "INSERT INTO messages(conversation_id, id, role, created_at, created_ts) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages(conversation_id, id, role, created_at, created_ts, remote_chat_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (conversation.id, message.id, *values),
             )
             self.db.execute(
@@ -346,11 +354,22 @@ class SearchIndex:
         return [self._summary(row) for row in rows]
 
     def by_remote_id(self, server: str, remote_id: str) -> ConversationSummary | None:
+        """The conversation that holds a server chat, as the chat it used last or on any branch."""
         row = self.db.execute(
-            self._SUMMARY + " WHERE server = ? AND remote_id = ? ORDER BY updated_ts DESC",
-            (server, remote_id),
+            self._SUMMARY + " WHERE server = ? AND (remote_id = ? OR id IN "
+            "(SELECT conversation_id FROM messages WHERE remote_chat_id = ?)) ORDER BY updated_ts DESC",
+            (server, remote_id, remote_id),
         ).fetchone()
         return self._summary(row) if row else None
+
+    def branch_chats(self, server: str) -> set[str]:
+        """The server chats the branches of this server's conversations live in."""
+        rows = self.db.execute(
+            "SELECT DISTINCT m.remote_chat_id FROM messages m JOIN conversations c "
+            "ON c.id = m.conversation_id WHERE c.server = ? AND m.remote_chat_id IS NOT NULL",
+            (server,),
+        )
+        return {row[0] for row in rows}
 
     @staticmethod
     def _filters(

@@ -409,25 +409,36 @@ class TranscriptStore:
     ) -> None:
         """Record one message (new, or replacing the one with its id) and the conversation's header
         by appending a journal line; the first message of a new conversation writes its snapshot."""
+        self.save_messages(conversation, [message], final=final)
+
+    def save_messages(
+        self, conversation: Conversation, messages: list[StoredMessage], *, final: bool = False
+    ) -> None:
+        """Record several messages at once (a journal line each, in one append)."""
         check_id(conversation.id)
         with self._lock:
             index = self._need_index()
             self._check_writable(conversation.id)
             cid = conversation.id
             fresh = self._snapshot(cid) is None and not self._journal(cid).exists()
-            if fresh or (cid in self._outdated and not self.read_only_reason):
+            if fresh:
+                known = {m.id for m in conversation.messages}
+                added = [m for m in messages if m.id not in known]
                 whole = conversation
-                if not any(m.id == message.id for m in reversed(conversation.messages)):
-                    whole = conversation.model_copy(update={"messages": [*conversation.messages, message]})
+                if added:
+                    whole = conversation.model_copy(update={"messages": [*conversation.messages, *added]})
                 self._save_unlocked(whole)
                 return
-            self._append(
-                cid, codecs.journal_record(header=codecs.header_plain(conversation), message=message)
-            )
+            if cid in self._outdated and not self.read_only_reason:
+                self._save_unlocked(self._recorded(conversation, messages))
+                return
+            header = codecs.header_plain(conversation)
+            self._append(cid, b"".join(codecs.journal_record(header=header, message=m) for m in messages))
             self._journaled.add(cid)
             stamp = self._stamp(cid)
             with index.transaction():
-                index.put_message(conversation, message, stamp)
+                for message in messages:
+                    index.put_message(conversation, message, stamp)
             grown = (
                 stamp.journal
                 and stamp.snapshot
@@ -435,6 +446,26 @@ class TranscriptStore:
             )
             if final and grown and not self.read_only_reason:
                 self._compact_unlocked(cid)
+
+    def _recorded(self, conversation: Conversation, records: list[StoredMessage]) -> Conversation:
+        """The conversation as the files hold it once these records are added (what journal lines
+        would make of it): the files' messages, which another instance may have added to since the
+        caller read them, each record replacing the message with its id or after them, and the
+        caller's header. A file that cannot be read (now quarantined) gives the caller's copy."""
+        try:
+            messages = list(self._read(conversation.id).messages)
+        except NewerSchemaError:
+            raise
+        except TranscriptError:
+            messages = list(conversation.messages)
+        position = {m.id: i for i, m in enumerate(messages)}
+        for message in records:
+            if message.id in position:
+                messages[position[message.id]] = message
+            else:
+                position[message.id] = len(messages)
+                messages.append(message)
+        return conversation.model_copy(update={"messages": messages})
 
     def save(self, conversation: Conversation) -> None:
         """Write the whole conversation (atomic rewrite) and clear its journal."""
@@ -639,6 +670,12 @@ class TranscriptStore:
         with self._lock:
             index = self._index_ready()
             return index.by_remote_id(server, remote_id) if index else None
+
+    def branch_chats(self, server: str) -> set[str]:
+        """The server chats that branches of local conversations live in (to list them once)."""
+        with self._lock:
+            index = self._index_ready()
+            return index.branch_chats(server) if index else set()
 
     # --- the end ----------------------------------------------------------------------------------
 

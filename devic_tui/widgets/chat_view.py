@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from textual.widgets import TextArea
 from textual.worker import Worker
 
 from devic_tui.attachments import human_size
+from devic_tui.branches import ConversationTree
 from devic_tui.errors import DevicTuiError
 from devic_tui.models import Attachment
 from devic_tui.records import Conversation, StoredMessage
@@ -34,10 +36,10 @@ from devic_tui.turn import ToolAnswerer, Turn
 from devic_tui.widgets.attachment_bar import AttachmentBar
 from devic_tui.widgets.composer import Composer
 from devic_tui.widgets.failures import HandsUpFailures
-from devic_tui.widgets.message_view import MessageView, message_data
+from devic_tui.widgets.message_view import MessageData, MessageView, message_data
 from devic_tui.widgets.queue_bar import Outgoing, QueueBar
 from devic_tui.widgets.status_bar import StatusBar
-from devic_tui.widgets.transcript import TranscriptPane
+from devic_tui.widgets.transcript import MessageAction, TranscriptPane
 
 GIVE_WAY_SECONDS = 0.008
 """How long a burst of stream events may hold the event loop before it gives way."""
@@ -74,6 +76,13 @@ class ChatView(HandsUpFailures, Vertical):
 
         view: ChatView
 
+    @dataclass
+    class ForkRequested(Message):
+        """The person asked for a new chat holding this one up to a message."""
+
+        view: ChatView
+        message_id: str
+
     def __init__(
         self,
         service: ChatService,
@@ -97,6 +106,9 @@ class ChatView(HandsUpFailures, Vertical):
         self._in_turn = False
         self._sending: Outgoing | None = None
         """The message being prepared (files uploading) or sent, until its turn recorded it."""
+        self._editing: tuple[str, str] | None = None
+        """While an earlier message is being edited: the message its edit follows, and the draft
+        the composer held before (given back if the edit is cancelled)."""
         # Kept as attributes, not queried: the draft stays readable while the app closes.
         self.pane = TranscriptPane(classes="transcript")
         self.queue_bar = QueueBar(classes="queue")
@@ -137,13 +149,40 @@ class ChatView(HandsUpFailures, Vertical):
             self._show_turn_state()
 
     async def focus_message(self, message_id: str | None) -> None:
-        """Show the conversation around one message (a search hit), with that message focused;
-        with none, at its newest."""
-        conversation = self.conversation
+        """Show the conversation around one message (a search hit), with that message focused,
+        putting the branch that holds it on screen; with none, the branch on screen at its newest."""
+        tree = ConversationTree(self.conversation)
+        if message_id is not None and message_id in tree.by_id:
+            on_screen = {m.id for m in tree.shown_path()}
+            if message_id not in on_screen:
+                if self.busy:
+                    self.notify(
+                        "That message is on another branch: wait for the answer (or Esc) to see it.",
+                        severity="warning",
+                    )
+                    message_id = None
+                else:
+                    await self.service.show_branch(self.conversation, message_id)
+                    tree = ConversationTree(self.conversation)
+        await self._render_branch(tree, focus_id=message_id)
+
+    def _data(self, message: StoredMessage, tree: ConversationTree) -> MessageData:
+        position = tree.sibling_position(message.id) if message.id in tree.by_id else None
+        return message_data(message, self.conversation.assistant_name, position)
+
+    async def _render_branch(
+        self,
+        tree: ConversationTree,
+        *,
+        focus_id: str | None = None,
+        live: tuple[str, Callable[[], str]] | None = None,
+    ) -> None:
+        """Show the branch on screen, each message with its place among its alternatives."""
         await self.pane.show(
-            [message_data(m, conversation.assistant_name) for m in conversation.messages],
+            [self._data(m, tree) for m in tree.shown_path()],
             empty_hint=self.hint or "This chat has no messages yet.",
-            focus_id=message_id,
+            focus_id=focus_id,
+            live=live,
         )
 
     def set_offline(self, offline: bool) -> None:
@@ -201,7 +240,9 @@ class ChatView(HandsUpFailures, Vertical):
             )
             self.post_message(self.ServerUnreachable(self))
             return
-        outgoing = Outgoing(text, await self.attachment_bar.take_all())
+        after = self._editing[0] if self._editing is not None else None
+        outgoing = Outgoing(text, await self.attachment_bar.take_all(), after=after)
+        self._end_edit()
         self.composer.clear()
         self.send(outgoing)
 
@@ -214,6 +255,31 @@ class ChatView(HandsUpFailures, Vertical):
         self._sending = outgoing
         self._in_turn = True
         self._worker = self.run_worker(self._run(outgoing), group="turn", exit_on_error=False)
+
+    def regenerate(self, message_id: str) -> bool:
+        """Ask for a new answer beside an answer (or to a message of the person's): the earlier
+        answer stays, as an alternative (`[` and `]` switch between them)."""
+        if self.busy:
+            self.notify("Wait for the answer (or Esc) before you ask for another.", severity="warning")
+            return False
+        try:
+            turn = self.service.regenerate(
+                self.conversation, message_id, answer_tool_call=self.answer_tool_call
+            )
+        except (KeyError, ValueError) as error:
+            self.notify(str(error).strip("'") or "That message cannot be answered again.", severity="warning")
+            return False
+        self._in_turn = True
+        self._worker = self.run_worker(self._run_turn(turn), group="turn", exit_on_error=False)
+        return True
+
+    async def _run_turn(self, turn: Turn) -> None:
+        self.composer.set_busy(True, len(self.queue))
+        self.turn = turn
+        try:
+            await self._stream(turn)
+        finally:
+            await self._finish(turn)
 
     def _show_queue(self) -> None:
         self.queue_bar.show_queue(self.queue)
@@ -253,6 +319,7 @@ class ChatView(HandsUpFailures, Vertical):
                     outgoing.files,
                     on_upload=self._upload_progress,
                     answer_tool_call=self.answer_tool_call,
+                    after=outgoing.after,
                 )
             except DevicTuiError as error:
                 self.notify(
@@ -280,8 +347,14 @@ class ChatView(HandsUpFailures, Vertical):
         loop still gives way every few milliseconds, so frames and key presses keep their turn."""
         name = self.conversation.assistant_name
         await turn.begin()
-        await self.pane.add(message_data(turn.user, name))
-        await self.pane.add(message_data(turn.answer, name), source=lambda: turn.answer.content)
+        shown = self.pane.messages
+        follows_screen = (turn.user.parent_id or None) == (shown[-1].id if shown else None)
+        if follows_screen and not turn.regenerating:
+            await self.pane.add(message_data(turn.user, name))
+            await self.pane.add(message_data(turn.answer, name), source=lambda: turn.answer.content)
+        else:  # a new branch: the screen follows it
+            tree = ConversationTree(self.conversation)
+            await self._render_branch(tree, live=(turn.answer.id, lambda: turn.answer.content))
         self.status.begin()
         self.post_message(self.TurnStarted(self))
         given_way = time.perf_counter()
@@ -329,13 +402,13 @@ class ChatView(HandsUpFailures, Vertical):
             await self._send_next(sent=False)
             return
         answer = turn.answer
-        await self.pane.end_live(message_data(answer, self.conversation.assistant_name))
+        await self.pane.end_live(self._data(answer, ConversationTree(self.conversation)))
         self.status.end({"complete": "done"}.get(answer.status, answer.status), answer.error or "")
         if answer.usage is not None:
             self.status.set_usage(answer.usage)
         if self.active and answer.error and answer.status in ("failed", "interrupted"):
             self.notify(answer.error, severity="error", timeout=8)
-        if answer.status in ("failed", "interrupted") and not answer.content:
+        if answer.status in ("failed", "interrupted") and not answer.content and not turn.regenerating:
             # Nothing came back: the words are given back for editing (they are also in history).
             await self._give_back(Outgoing(turn.user.content, list(turn.user.attachments)))
         self.post_message(self.TurnEnded(self, answer.status, answer.error))
@@ -356,25 +429,97 @@ class ChatView(HandsUpFailures, Vertical):
 
     # --- chat actions that stay inside the chat --------------------------------------------------
 
+    def _shown_path(self) -> list[StoredMessage]:
+        return ConversationTree(self.conversation).shown_path()
+
     def last_user_message(self) -> StoredMessage | None:
-        return next((m for m in reversed(self.conversation.messages) if m.role == "user"), None)
+        return next((m for m in reversed(self._shown_path()) if m.role == "user"), None)
 
     def retry(self) -> bool:
-        """Send the last message again (queued if an answer is being written)."""
+        """A new answer to the last message on screen, beside the one it had."""
         last = self.last_user_message()
         if last is None:
             return False
-        self.send(Outgoing(last.content, list(last.attachments)))
-        return True
+        answer = next((m for m in reversed(self._shown_path()) if m.role == "assistant"), None)
+        return self.regenerate(answer.id if answer is not None else last.id)
 
     def edit_last(self) -> bool:
-        """The last message into the composer, cursor at the end, to change and send again."""
+        """The last message of the person's into the composer, to change and send as a new branch."""
         last = self.last_user_message()
-        if last is None:
+        return last is not None and self.edit(last.id)
+
+    def edit(self, message_id: str) -> bool:
+        """One of the person's messages into the composer, cursor at the end: sending it makes a
+        new branch from the point it was sent at, and the old branch stays."""
+        tree = ConversationTree(self.conversation)
+        message = tree.by_id.get(message_id)
+        if message is None or message.role != "user":
+            self.notify("Only your own messages can be edited; r asks for a new answer.", severity="warning")
             return False
-        self.composer.set_text(last.content)
+        before = self._editing[1] if self._editing is not None else self.composer.text
+        self._editing = (tree.parent[message_id], before)
+        self.composer.set_text(message.content)
+        self.composer.set_editing(True)
         self.composer.focus()
         return True
+
+    @property
+    def editing(self) -> bool:
+        return self._editing is not None
+
+    def cancel_edit(self) -> bool:
+        """Esc while editing: the draft from before comes back."""
+        if self._editing is None:
+            return False
+        before = self._editing[1]
+        self._end_edit()
+        self.composer.set_text(before)
+        return True
+
+    def _end_edit(self) -> None:
+        self._editing = None
+        self.composer.set_editing(False)
+
+    async def switch_alternative(self, message_id: str, step: int) -> bool:
+        """Show the previous or next alternative of a message; the rest of the conversation follows
+        that branch (its newest messages)."""
+        tree = ConversationTree(self.conversation)
+        if message_id not in tree.by_id:
+            return False
+        if len(tree.siblings(message_id)) < 2:
+            self.notify("This message has no alternatives (e edits a message, r answers again).")
+            return False
+        if self.busy:
+            self.notify("Wait for the answer (or Esc) before you switch branches.", severity="warning")
+            return False
+        target = tree.sibling(message_id, step)
+        await self.service.show_branch(self.conversation, target)
+        await self._render_branch(ConversationTree(self.conversation), focus_id=target)
+        return True
+
+    async def show_branch_of(self, message_id: str) -> bool:
+        """Put the branch through a message on screen (from the branch map)."""
+        if self.busy:
+            self.notify("Wait for the answer (or Esc) before you switch branches.", severity="warning")
+            return False
+        await self.service.show_branch(self.conversation, message_id)
+        await self._render_branch(ConversationTree(self.conversation), focus_id=message_id)
+        return True
+
+    @on(TranscriptPane.Act)
+    async def _act(self, event: TranscriptPane.Act) -> None:
+        event.stop()
+        await self.act(event.action, event.message_id)
+
+    async def act(self, action: MessageAction, message_id: str) -> None:
+        if action == "edit":
+            self.edit(message_id)
+        elif action == "regenerate":
+            self.regenerate(message_id)
+        elif action in ("previous", "next"):
+            await self.switch_alternative(message_id, -1 if action == "previous" else 1)
+        elif action == "fork":
+            self.post_message(self.ForkRequested(self, message_id))
 
     def focused_or_last_answer(self) -> MessageView | None:
         focused = self.screen.focused

@@ -69,6 +69,17 @@ class Composer(TextArea):
         self.set_class(busy, "-busy")
         self._subtitle()
 
+    def set_editing(self, editing: bool) -> None:
+        """The composer holds one of the person's earlier messages: sending makes a new branch."""
+        self.set_class(editing, "-editing")
+        self.border_title = (
+            "Editing a message: Enter sends it as a new branch · Esc cancels" if editing else "Message"
+        )
+
+    @property
+    def editing(self) -> bool:
+        return self.has_class("-editing")
+
     def set_offline(self, offline: bool) -> None:
         """The chat's server cannot be reached: reading only, the draft is kept for later."""
         self.set_class(offline, "-offline")

@@ -46,11 +46,16 @@ class MessageData:
     error: str | None = None
     usage: Usage | None = None
     attachments: list[str] = field(default_factory=list)
+    branch: tuple[int, int] | None = None
+    """(which, of how many) when the message has alternatives (edits, regenerated answers)."""
 
 
-def message_data(message: StoredMessage, assistant_name: str) -> MessageData:
-    """What a MessageView shows of a stored message."""
+def message_data(
+    message: StoredMessage, assistant_name: str, branch: tuple[int, int] | None = None
+) -> MessageData:
+    """What a MessageView shows of a stored message (`branch`: its place among its alternatives)."""
     return MessageData(
+        branch=branch if branch is not None and branch[1] > 1 else None,
         id=message.id,
         role=message.role,
         author="You" if message.role == "user" else assistant_name,
@@ -67,6 +72,8 @@ def header_content(data: MessageData) -> Content:
     parts: list[str | tuple[str, str]] = [
         (one_line(data.author), "bold $text-accent" if data.role == "assistant" else "bold $text-primary")
     ]
+    if data.branch:
+        parts.append((f"  ‹ {data.branch[0]}/{data.branch[1]} ›", "bold $text-secondary"))
     if data.created_at:
         parts.append((f"  {data.created_at.astimezone().strftime('%H:%M')}", "$text-muted"))
     if data.usage and data.usage.total is not None:
@@ -109,7 +116,7 @@ class MessageView(Vertical, can_focus=True):
     def _error_text(self) -> Text:
         if not self.data.error:
             return Text("")
-        hint = "  (Ctrl+R sends your message again)" if self.data.status in ("interrupted", "failed") else ""
+        hint = "  (r or Ctrl+R asks again)" if self.data.status in ("interrupted", "failed") else ""
         return Text(visible(self.data.error) + hint)
 
     def refresh_view(self) -> None:

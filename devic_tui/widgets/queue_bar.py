@@ -17,6 +17,9 @@ class Outgoing:
 
     text: str
     files: list[Attachment]
+    after: str | None = None
+    """The message it follows (a new branch when that is not the end of the branch on screen);
+    None: the end of the branch on screen when it goes."""
 
 
 class QueueBar(Static):

@@ -10,13 +10,18 @@ The answer being written (at most one per pane) streams from its source whicheve
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from devic_tui.text_safety import visible
 from devic_tui.widgets.message_view import MessageData, MessageView
+
+MessageAction = Literal["edit", "regenerate", "previous", "next", "fork"]
 
 WINDOW = 16
 """How many messages are mounted at first, and how many more each step back in time adds."""
@@ -28,7 +33,36 @@ class TranscriptPane(VerticalScroll):
         Binding("down,j", "next_message", "Next message", show=False, id="next-message"),
         Binding("home,g", "jump_top", "First message", show=False, id="first-message"),
         Binding("end,G", "jump_bottom", "Last message", show=False, id="last-message"),
+        Binding(
+            "e", "on_message('edit')", "Edit this message: send it changed as a new branch", id="edit-message"
+        ),
+        Binding(
+            "r", "on_message('regenerate')", "Answer again: a new answer beside this one", id="regenerate"
+        ),
+        Binding(
+            "left_square_bracket",
+            "on_message('previous')",
+            "Previous alternative of this message",
+            id="previous-alternative",
+        ),
+        Binding(
+            "right_square_bracket",
+            "on_message('next')",
+            "Next alternative of this message",
+            id="next-alternative",
+        ),
+        Binding(
+            "f", "on_message('fork')", "Fork: a new chat holding the conversation up to here", id="fork-here"
+        ),
     ]
+
+    @dataclass
+    class Act(Message):
+        """A key asked for something to be done with the message in focus."""
+
+        pane: TranscriptPane
+        action: MessageAction
+        message_id: str
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -43,11 +77,29 @@ class TranscriptPane(VerticalScroll):
     def on_mount(self) -> None:
         self.anchor()
 
+    def focused_message(self) -> MessageView | None:
+        focused = self.screen.focused
+        return focused if isinstance(focused, MessageView) and focused.parent is self else None
+
+    def action_on_message(self, action: MessageAction) -> None:
+        view = self.focused_message()
+        if view is not None:
+            self.post_message(self.Act(self, action, view.data.id))
+
     async def show(
-        self, messages: list[MessageData], *, empty_hint: str = "", focus_id: str | None = None
+        self,
+        messages: list[MessageData],
+        *,
+        empty_hint: str = "",
+        focus_id: str | None = None,
+        live: tuple[str, Callable[[], str]] | None = None,
     ) -> None:
-        """Replace the pane's content with these messages, showing the newest (or `focus_id`)."""
+        """Replace the pane's content with these messages, showing the newest (or `focus_id`);
+        `live` names the answer being written among them, and where its text is read from."""
         self.messages = list(messages)
+        self._live_view = None
+        if live is not None:
+            self._live = live
         if not messages:
             await self.remove_children()
             self._first = 0

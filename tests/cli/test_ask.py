@@ -72,6 +72,8 @@ def test_json_chat_and_continue_go_on_with_the_same_conversation(
     first = json.loads(cli("--config", config, "ask", "--json", "-a", "Echo", "one").out)
     assert set(first) == {
         "conversation_id",
+        "message_id",
+        "answer_id",
         "remote_id",
         "server",
         "assistant",

@@ -32,13 +32,25 @@ def tour_conversation(conversation_id: str = "tour0001") -> Conversation:
             created_at=BASE_TIME + timedelta(seconds=2),
             usage=Usage(input_tokens=12, output_tokens=240),
         ),
-        StoredMessage(id="m3", role="user", content="And now cut it short", created_at=BASE_TIME),
+        # An earlier try at the second question, kept as a branch beside the one on screen.
+        StoredMessage(id="m3a", role="user", content="And now a table", parent_id="m2", created_at=BASE_TIME),
+        StoredMessage(
+            id="m4a",
+            role="assistant",
+            content="| a | b |\n|---|---|\n| 1 | 2 |",
+            parent_id="m3a",
+            created_at=BASE_TIME + timedelta(seconds=3),
+        ),
+        StoredMessage(
+            id="m3", role="user", content="And now cut it short", parent_id="m2", created_at=BASE_TIME
+        ),
         StoredMessage(
             id="m4",
             role="assistant",
             content="Here is the start of an answer that",
             status="interrupted",
             error="the connection to server 'demo-agent' broke off (RemoteProtocolError)",
+            parent_id="m3",
             created_at=BASE_TIME + timedelta(seconds=5),
         ),
     ]

@@ -64,19 +64,24 @@ async def test_dropped_connection_is_marked_interrupted(make_app: Callable[..., 
         assert answer.has_class("-partial")
 
 
-async def test_retry_sends_the_last_message_again(make_app: Callable[..., DevicTuiApp]) -> None:
+async def test_retry_answers_the_last_message_again(make_app: Callable[..., DevicTuiApp]) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         await pick(pilot, screen, "demo-agent", "echo")
         await send(pilot, screen, "once more")
         screen = await settle(pilot)
+        first = current(screen).pane.views()[-1].data
         await pilot.press("ctrl+r")
         await pilot.pause(0.1)
         screen = await settle(pilot)
-        roles = [v.data.role for v in current(screen).pane.views()]
-        assert roles == ["user", "assistant", "user", "assistant"]
-        assert "message 2 of this chat" in current(screen).pane.views()[-1].data.content
+        views = current(screen).pane.views()
+        assert [v.data.role for v in views] == ["user", "assistant"]
+        assert views[-1].data.id != first.id
+        assert views[-1].data.branch == (2, 2)  # the first answer stays, as an alternative
+        assert "once more" in views[-1].data.content
+        stored = app.service.store.load(current(screen).conversation.id)
+        assert [m.id for m in stored.messages if m.role == "assistant"] == [first.id, views[-1].data.id]
 
 
 async def test_new_chat_and_sidebar_lists_it(make_app: Callable[..., DevicTuiApp]) -> None:

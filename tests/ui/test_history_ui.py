@@ -162,7 +162,7 @@ async def test_an_unreachable_server_reads_offline_and_keeps_the_draft(
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert current(screen).composer.text == "still here"
-        assert len(app.service.store.load("tour0001").messages) == 4
+        assert len(app.service.store.load("tour0001").messages) == 6
         entry = screen.model.entry("gone")
         assert entry is not None
         assert [a.id for a in entry.assistants] == ["helper"]  # known from the local chat

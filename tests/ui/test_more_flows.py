@@ -28,8 +28,11 @@ async def test_edit_last_message_and_send_it_again(make_app: Callable[..., Devic
         await pilot.pause(0.1)
         screen = await settle(pilot)
         contents = [v.data.content for v in current(screen).pane.views()]
-        assert contents[2] == "a typo here"
-        assert "a typo here" in contents[3]
+        assert contents[0] == "a typo here"  # a new branch: the old one stays beside it
+        assert "a typo here" in contents[1]
+        assert current(screen).pane.views()[0].data.branch == (2, 2)
+        stored = app.service.store.load(current(screen).conversation.id)
+        assert [m.content for m in stored.messages if m.role == "user"] == ["a tyop here", "a typo here"]
 
 
 async def test_switching_chats_while_streaming_keeps_the_answer_going(

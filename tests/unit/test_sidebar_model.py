@@ -104,6 +104,15 @@ def shape(model: SidebarModel, query: str = "") -> list[tuple[str, int, str]]:
 # Listing → rows
 
 
+def test_a_server_chat_held_on_a_branch_of_a_local_chat_is_listed_once() -> None:
+    one = listing(
+        local=[summary("branched", 5, remote_id="r-last")],
+        remote_chats={HELPER.id: [remote("r-last", 1), remote("r-older-branch", 2, "older branch")]},
+    )
+    one.kept_remote = {"r-last", "r-older-branch"}
+    assert labels(model_with(one)) == ["branched"]
+
+
 def test_a_listing_shows_local_chats_then_the_servers_own_newest_first() -> None:
     model = model_with(
         listing(
