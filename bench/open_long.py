@@ -1,5 +1,6 @@
 """open-long: open a 2,000-message conversation (saved once through TranscriptStore.save into
-bench/results/long-2000, git-ignored) in the real app headless.
+bench/results/long-2000, git-ignored) in the real app headless; then the same with the 2,000
+messages in 50 branches (bench/results/tree-2000: the branch on screen holds about 1,000 of them).
 
 - first paint: from `MainScreen.open_conversation(id)` to the end of the first main-screen frame
   (`Screen._compositor_refresh`) that starts after TranscriptPane mounted the conversation's window;
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import tempfile
 import time
@@ -32,6 +34,8 @@ from devic_tui.widgets.transcript import TranscriptPane
 BENCH = "open-long"
 COUNT = 2000
 CONVERSATION = "long-2000"
+TREE = "tree-2000"
+BRANCHES = 50
 
 
 def answer(index: int) -> str:
@@ -43,13 +47,8 @@ def answer(index: int) -> str:
     )
 
 
-def generate(directory: Path) -> Path:
-    done = directory / "complete"
-    if done.exists():
-        return directory
-    store = TranscriptStore(directory / "transcripts", "json")
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    messages = [
+def linear(base: datetime) -> list[StoredMessage]:
+    return [
         StoredMessage(
             id=f"m{index:04d}",
             role="user" if index % 2 == 0 else "assistant",
@@ -58,9 +57,55 @@ def generate(directory: Path) -> Path:
         )
         for index in range(COUNT)
     ]
+
+
+def branched(base: datetime) -> tuple[list[StoredMessage], str]:
+    """COUNT messages in BRANCHES branches: a trunk of half of them, and 49 branches of about 20
+    messages each, forking from the trunk at even intervals (an edit of a question), written after
+    the trunk; the trunk's end is the branch on screen. Returns the messages and that end's id."""
+    trunk_length = COUNT // 2
+    messages = linear(base)[:trunk_length]
+    for message in messages:
+        message.parent_id = None
+    side = (COUNT - trunk_length) // (BRANCHES - 1)
+    written = trunk_length
+    for branch in range(1, BRANCHES):
+        fork_at = (branch * trunk_length // BRANCHES) // 2 * 2 - 1  # an answer: the edit follows it
+        parent = messages[fork_at].id
+        length = side if branch < BRANCHES - 1 else COUNT - written
+        for step in range(length):
+            index = written + step
+            message_id = f"b{branch:02d}-{step:03d}"
+            messages.append(
+                StoredMessage(
+                    id=message_id,
+                    role="user" if step % 2 == 0 else "assistant",
+                    content=f"Edited question {index}, branch {branch}" if step % 2 == 0 else answer(index),
+                    created_at=base + timedelta(seconds=index),
+                    parent_id=parent,
+                )
+            )
+            parent = message_id
+        written += length
+    return messages, f"m{trunk_length - 1:04d}"
+
+
+def generate(directory: Path, conversation_id: str) -> Path:
+    done = directory / "complete"
+    if done.exists():
+        return directory
+    store = TranscriptStore(directory / "transcripts", "json")
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    shown: str | None = None
+    if conversation_id == TREE:
+        messages, shown = branched(base)
+    else:
+        messages = linear(base)
+    assert len(messages) == COUNT
     store.save(
         Conversation(
-            id=CONVERSATION,
+            id=conversation_id,
+            shown_id=shown,
             title="A long conversation",
             server="bench",
             assistant_id="long",
@@ -75,7 +120,7 @@ def generate(directory: Path) -> Path:
     return directory
 
 
-async def one_run(data: Path) -> tuple[float, float]:
+async def one_run(data: Path, conversation_id: str) -> tuple[float, float, int]:
     frames: list[tuple[float, float]] = []
     mounted: list[float] = []
     original_refresh = Screen._compositor_refresh
@@ -107,14 +152,14 @@ async def one_run(data: Path) -> tuple[float, float]:
             screen = await settle(pilot)
             mounted.clear()
             started = time.perf_counter()
-            screen.open_conversation(CONVERSATION)
+            screen.open_conversation(conversation_id)
             while not mounted:
                 if time.perf_counter() - started > 30:
                     raise RuntimeError("the conversation's window was never mounted (was it open already?)")
                 await asyncio.sleep(0.001)
             first_paint = await wait_frame(mounted[0]) - started
             pane = on_screen(screen).pane
-            assert len(pane.messages) == COUNT
+            shown = len(pane.messages)
             await pilot.pause(0.2)
             started = time.perf_counter()
             await pane.action_jump_top()
@@ -123,31 +168,33 @@ async def one_run(data: Path) -> tuple[float, float]:
     finally:
         Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
         TranscriptPane._mount_window = original_mount  # type: ignore[method-assign]
-    return first_paint, jumped
+    return first_paint, jumped, shown
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    source = generate(RESULTS / CONVERSATION)
-    paints: list[float] = []
-    jumps: list[float] = []
-    for index in range(args.runs):
-        with tempfile.TemporaryDirectory() as scratch:
-            # a copy per run, so the store's own index/journal files start the same each time
-            import shutil
-
-            data = Path(scratch) / "data"
-            shutil.copytree(source, data)
-            paint, jump = await one_run(data)
-        print(f"  run {index + 1}: first paint {paint * 1000:.0f} ms, jump to top {jump * 1000:.0f} ms")
-        paints.append(paint)
-        jumps.append(jump)
+    for conversation_id, label in ((CONVERSATION, ""), (TREE, f", {BRANCHES} branches")):
+        source = generate(RESULTS / conversation_id, conversation_id)
+        paints: list[float] = []
+        jumps: list[float] = []
+        for index in range(args.runs):
+            with tempfile.TemporaryDirectory() as scratch:
+                # a copy per run, so the store's own index/journal files start the same each time
+                data = Path(scratch) / "data"
+                shutil.copytree(source, data)
+                paint, jump, shown = await one_run(data, conversation_id)
+            print(
+                f"  {conversation_id} run {index + 1} ({shown} messages on screen): "
+                f"first paint {paint * 1000:.0f} ms, jump to top {jump * 1000:.0f} ms"
+            )
+            paints.append(paint)
+            jumps.append(jump)
+        for name, values in ((f"first paint{label}", paints), (f"jump to top{label}", jumps)):
+            median, worst = statistics.median(values), max(values)
+            result(BENCH, name, f"{median * 1000:.0f} / {worst * 1000:.0f} ms", "<= 300 ms", worst <= 0.3)
     rss = peak_rss_mb()
-    for name, values in (("first paint", paints), ("jump to top", jumps)):
-        median, worst = statistics.median(values), max(values)
-        result(BENCH, name, f"{median * 1000:.0f} / {worst * 1000:.0f} ms", "<= 300 ms", worst <= 0.3)
     result(BENCH, "peak RSS", f"{rss:.0f} MB", "<= 250 MB", rss <= 250)
 
 

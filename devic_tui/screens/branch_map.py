@@ -26,8 +26,10 @@ def row_text(line: TreeLine, width: int = 64) -> Text:
     message = line.message
     first = one_line(message.content.strip().splitlines()[0] if message.content.strip() else "")
     first = first or ("(no text)" if message.role == "user" else f"({message.status})")
-    if len(first) > width:
-        first = first[: width - 1] + "…"
+    room = max(12, width - len(line.prefix))
+    if len(first) > room:
+        first = first[: room - 1] + "…"
+    first = first.ljust(room)  # the times in one column
     when = message.created_at.astimezone().strftime("%d %b %H:%M")
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(line.prefix, style="bold magenta" if line.shown else "dim")
@@ -49,7 +51,7 @@ class BranchMapScreen(ModalScreen[str | None]):
         width: 110; max-width: 95%; height: 80%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    BranchMapScreen OptionList { height: 1fr; border: none; }
+    BranchMapScreen OptionList, BranchMapScreen OptionList:focus { height: 1fr; border: none; }
     BranchMapScreen .branch-map-help { color: $text-muted; height: 1; }
     """
     BINDINGS = [Binding("escape", "close", "Close", id="close-branch-map")]
