@@ -27,6 +27,7 @@ from devic_tui.providers.base import Provider, SendRequest, ToolOutput
 from devic_tui.providers.errors import (
     AnswerTooLongError,
     ConnectionFailedError,
+    NotFoundError,
     ProviderError,
     ProviderTimeoutError,
     StreamInterruptedError,
@@ -263,7 +264,7 @@ class Turn:
             carry_history=self.plan.carries_history,
             attachments=[a for a in self.user.attachments if not a.inlined],
         )
-        async for event in self._record(self.provider.send(request)):
+        async for event in self._record(self._sent(request)):
             yield event
         await self._save_user_chat()
         while self.pending_tool_call is not None and self.answer_tool_call is not None:
@@ -273,6 +274,40 @@ class Turn:
                 return
             async for event in self._submit(outputs):
                 yield event
+
+    async def _sent(self, request: SendRequest) -> AsyncIterator[SendEvent]:
+        """The provider's events; when the server no longer has the branch's chat (deleted there,
+        or a demo server started afresh), the message goes once more, to a new chat carrying the
+        branch's earlier exchange, and the person is told."""
+        stream = self.provider.send(request)
+        async for event in stream:
+            gone = (
+                isinstance(event, StreamError)
+                and isinstance(event.error, NotFoundError)
+                and request.conversation_id is not None
+                and not self.answer.content
+                and event.conversation_id in (None, request.conversation_id)
+            )
+            if not gone:
+                yield event
+                continue
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+            log.info(
+                "chat %s is gone from %s; starting a new one", request.conversation_id, self.provider.name
+            )
+            yield Notice(
+                text="The server no longer has this chat: it goes on in a new one there, which is given "
+                "the conversation so far."
+            )
+            self.remote_chat_id = None
+            again = request.model_copy(
+                update={"conversation_id": None, "carry_history": bool(request.history)}
+            )
+            async for retried in self.provider.send(again):
+                yield retried
+            return
 
     async def _ask(self, request: ToolCallRequest, answerer: ToolAnswerer) -> list[ToolOutput] | None:
         try:

@@ -461,3 +461,35 @@ async def test_openai_branches_send_the_branch_history(story_of: Callable[..., S
     assert story.body("new after restart") == body(told.first, told.edit, told.branch, text=NEW_AFTER_RESTART)
     assert story.body("regenerate") == body(told.first, text=SECOND)  # the history up to the question
     assert story.body("after regenerate") == body(told.first, told.again, text=AFTER_AGAIN)
+
+
+# ------------------------------------------------------------------- a chat the server lost
+
+
+@pytest.mark.parametrize("kind", ["devic", "devs", "agent"])
+async def test_a_chat_the_server_no_longer_has_goes_on_in_a_new_one(
+    story_of: Callable[..., Story], emulator: EmulatorServer, kind: str
+) -> None:
+    """A branch's chat deleted on the server (or a demo server started afresh): the message goes to
+    a new chat, given the conversation so far, and the person is told; nothing is lost."""
+    story = story_of(kind)
+    first = await story.tell("first", FIRST)
+    lost = first.remote_chat_id
+    assert lost
+    for message in story.conversation.messages:
+        message.remote_chat_id = "gone-chat"
+    story.conversation.remote_id = "gone-chat"
+    before = len(emulator.state.requests)
+    turn = await story.service.start_turn(story.conversation, SECOND, [])
+    notices = [event for event in [e async for e in turn.events()] if type(event).__name__ == "Notice"]
+    assert turn.answer.status == "complete", turn.answer.error
+    assert any("no longer has this chat" in n.text for n in notices)  # type: ignore[attr-defined]
+    assert turn.remote_chat_id not in (None, "gone-chat")
+    sent = [r for r in emulator.state.requests[before:] if is_send(kind, r)]
+    retried = sent[-1].body
+    text = retried["prompt"] if kind == "devs" else retried["message"]
+    assert text == with_context(SECOND, ("user", FIRST), ("assistant", first.answer.content))
+    await story.restart()
+    assert [m.content for m in ConversationTree(story.conversation).shown_path()][::2] == [FIRST, SECOND]
+    assert story.conversation.messages[-2].remote_chat_id == turn.remote_chat_id
+    await story.close()

@@ -14,7 +14,7 @@ from devic_tui.screens.search import SearchScreen
 from devic_tui.sidebar_model import ChatEntry
 from devic_tui.widgets.sidebar import Sidebar
 from devic_tui.widgets.transcript import WINDOW
-from tests.ui.conftest import current, settle, sidebar_text, wait_until
+from tests.ui.conftest import current, modal, settle, sidebar_text, wait_until
 from tests.ui.history import long_conversation, save_all, tour_conversation
 
 
@@ -76,23 +76,22 @@ async def test_rename_and_delete_ask_and_keep_the_files(make_app: Callable[..., 
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         screen.open_conversation("tour0001")
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot, lambda: screen.current is not None and screen.current.conversation.id == "tour0001"
+        )
         await pilot.press("alt+r")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, PromptScreen)
+        await modal(pilot, PromptScreen)
         await pilot.press("ctrl+u", *"Renamed", "enter")
-        await pilot.pause(0.2)
-        assert store.load("tour0001").title == "Renamed"
+        await wait_until(pilot, lambda: store.load("tour0001").title == "Renamed")
         await pilot.press("alt+d")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, ConfirmScreen)
+        await modal(pilot, ConfirmScreen)
         await pilot.press("n")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: app.screen is screen)
         assert store.summaries()
         await pilot.press("alt+d")
-        await pilot.pause(0.2)
+        await modal(pilot, ConfirmScreen)
         await pilot.press("y")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: not store.summaries())
         assert [s.id for s in store.summaries()] == []
         assert [s.id for s in store.trashed()] == ["tour0001"]
 
