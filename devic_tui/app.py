@@ -167,7 +167,9 @@ class DevicTuiApp(HandsUpFailures, App[None]):
             assert binding.id
             keys = keys_of.get(binding.id, [])
             shown = " / ".join(self.get_key_display(dataclasses.replace(binding, key=key)) for key in keys)
-            rows.append((shown or "(none)", binding.description or binding.action, binding.id))
+            rows.append(
+                (shown or "(none)", binding.tooltip or binding.description or binding.action, binding.id)
+            )
         return rows
 
     def action_help(self) -> None:

@@ -355,6 +355,7 @@ class ChatView(HandsUpFailures, Vertical):
         else:  # a new branch: the screen follows it
             tree = ConversationTree(self.conversation)
             await self._render_branch(tree, live=(turn.answer.id, lambda: turn.answer.content))
+        self.pane.follow()
         self.status.begin()
         self.post_message(self.TurnStarted(self))
         given_way = time.perf_counter()

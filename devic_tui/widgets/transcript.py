@@ -33,26 +33,41 @@ class TranscriptPane(VerticalScroll):
         Binding("down,j", "next_message", "Next message", show=False, id="next-message"),
         Binding("home,g", "jump_top", "First message", show=False, id="first-message"),
         Binding("end,G", "jump_bottom", "Last message", show=False, id="last-message"),
+        # Short descriptions for the footer; F1 lists the tooltips.
         Binding(
-            "e", "on_message('edit')", "Edit this message: send it changed as a new branch", id="edit-message"
+            "e",
+            "on_message('edit')",
+            "Edit",
+            tooltip="Edit this message of yours: send it changed as a new branch",
+            id="edit-message",
         ),
         Binding(
-            "r", "on_message('regenerate')", "Answer again: a new answer beside this one", id="regenerate"
+            "r",
+            "on_message('regenerate')",
+            "Answer again",
+            tooltip="Answer again: a new answer beside this one, which stays",
+            id="regenerate",
         ),
         Binding(
             "left_square_bracket",
             "on_message('previous')",
-            "Previous alternative of this message",
+            "Previous alt.",
+            tooltip="The previous alternative of this message (the chat follows its branch)",
             id="previous-alternative",
         ),
         Binding(
             "right_square_bracket",
             "on_message('next')",
-            "Next alternative of this message",
+            "Next alt.",
+            tooltip="The next alternative of this message (the chat follows its branch)",
             id="next-alternative",
         ),
         Binding(
-            "f", "on_message('fork')", "Fork: a new chat holding the conversation up to here", id="fork-here"
+            "f",
+            "on_message('fork')",
+            "Fork",
+            tooltip="Fork: a new chat holding the conversation up to this message",
+            id="fork-here",
         ),
     ]
 
@@ -146,6 +161,11 @@ class TranscriptPane(VerticalScroll):
         view = self._view(data)
         await self.mount(view)
         return view
+
+    def follow(self) -> None:
+        """Go to the newest message and keep following what arrives (the person just sent one)."""
+        self.scroll_end(animate=False)
+        self.anchor()
 
     def live_view(self) -> MessageView | None:
         """The view of the answer being written, when it is mounted (asked on every chunk: kept,
