@@ -40,6 +40,18 @@ async def focus_message(pilot, view: ChatView, content: str) -> None:  # type: i
     await pilot.pause(0.05)
 
 
+async def edit_message(pilot, view: ChatView, content: str, new_text: str) -> None:  # type: ignore[no-untyped-def]
+    """Edit a message of yours as a person does: focus it, `e`, change the text, Enter."""
+    await focus_message(pilot, view, content)
+    await pilot.press("e")
+    assert view.composer.text == content
+    assert view.composer.editing
+    view.composer.load_text(new_text)
+    await pilot.press("enter")
+    await pilot.pause(0.1)
+    await settle(pilot)
+
+
 async def test_edit_an_early_message_makes_a_branch_and_keeps_the_old_one(
     make_app: Callable[..., DevicTuiApp],
 ) -> None:
@@ -47,14 +59,7 @@ async def test_edit_an_early_message_makes_a_branch_and_keeps_the_old_one(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         view = await three_exchanges(pilot, screen)
-        await focus_message(pilot, view, "second question")
-        await pilot.press("e")
-        assert view.composer.text == "second question"
-        assert view.composer.editing
-        view.composer.load_text("second question, changed")
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        await settle(pilot)
+        await edit_message(pilot, view, "second question", "second question, changed")
 
         shown = contents(view)
         assert shown[:3] == ["first question", shown[1], "second question, changed"]
@@ -112,12 +117,7 @@ async def test_branch_map_shows_the_tree_and_enter_shows_a_branch(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         view = await three_exchanges(pilot, screen)
-        await focus_message(pilot, view, "second question")
-        await pilot.press("e")
-        view.composer.load_text("another second")
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        await settle(pilot)
+        await edit_message(pilot, view, "second question", "another second")
 
         await press_as_terminal(pilot, "alt+b")
         branch_map = await modal(pilot, BranchMapScreen)
@@ -175,12 +175,7 @@ async def test_search_hit_on_a_hidden_branch_opens_that_branch(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         view = await three_exchanges(pilot, screen)
-        await focus_message(pilot, view, "second question")
-        await pilot.press("e")
-        view.composer.load_text("pelican branch")
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        await settle(pilot)
+        await edit_message(pilot, view, "second question", "pelican branch")
         await focus_message(pilot, view, "pelican branch")
         await pilot.press("left_square_bracket")
         await wait_until(pilot, lambda: "pelican branch" not in contents(view))
@@ -206,12 +201,7 @@ async def test_every_branch_is_there_after_a_restart(
         screen = await settle(pilot)
         view = await three_exchanges(pilot, screen, server)
         conversation_id = view.conversation.id
-        await focus_message(pilot, view, "second question")
-        await pilot.press("e")
-        view.composer.load_text("edited second")
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        await settle(pilot)
+        await edit_message(pilot, view, "second question", "edited second")
         assert "edited second" in view.pane.views()[3].data.content
         # A second message on the new branch continues it.
         await send(pilot, screen, "and then")
