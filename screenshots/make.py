@@ -82,7 +82,7 @@ async def main() -> None:
         "upload": ((), ""),
         "search": (("ctrl+f", *"table"), ""),
         "help": (("f1",), ""),
-        "branches": (("alt+b",), ""),
+        "branches": (("alt+m",), ""),
         "theme-light": ((), "devic-paper"),
         "theme-dark": ((), "devic-midnight"),
     }

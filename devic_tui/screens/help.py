@@ -40,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
                     "\nEvery key acts from anywhere, the composer included. While an answer is coming,\n"
                     "sending queues the message; Esc takes the queue back, then stops the answer.\n"
                     "In the messages (F3, then ↑/↓): e edits a message of yours as a new branch, r\n"
-                    "answers again, [ and ] switch alternatives (‹ 2/3 ›), f forks; Alt+B maps them.\n"
+                    "answers again, [ and ] switch alternatives (‹ 2/3 ›), f forks; Alt+M maps them.\n"
                     "Archived chats wait in the sidebar's Archived section (Alt+V unfolds it); Alt+A\n"
                     "on an archived chat brings it back. Alt+T tags a chat; search takes tag:NAME.\n"
                     "Ctrl+P opens the command palette, where every action is listed.\n"

@@ -119,7 +119,7 @@ async def test_branch_map_shows_the_tree_and_enter_shows_a_branch(
         view = await three_exchanges(pilot, screen)
         await edit_message(pilot, view, "second question", "another second")
 
-        await press_as_terminal(pilot, "alt+b")
+        await press_as_terminal(pilot, "alt+m")
         branch_map = await modal(pilot, BranchMapScreen)
         options = branch_map.query_one(OptionList)
         assert options.option_count == 8

@@ -93,6 +93,16 @@ def test_binding_ids_are_kebab_case_and_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
+TERMINAL_WORD_MOTIONS = {"alt+b", "alt+f"}
+"""Keys a terminal sends as ESC b / ESC f, which Textual reads as Ctrl+Left / Ctrl+Right (the
+word motions of readline and macOS terminals): a binding on them never fires."""
+
+
+def test_no_key_of_ours_is_one_a_terminal_sends_as_a_word_motion() -> None:
+    keys = {key.strip() for binding in KEYED_BINDINGS for key in binding.key.split(",")}
+    assert not keys & TERMINAL_WORD_MOTIONS
+
+
 def test_the_documented_keymap_examples_name_real_ids() -> None:
     ids = {binding.id for binding in KEYED_BINDINGS}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
