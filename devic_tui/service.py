@@ -316,6 +316,9 @@ class ChatService:
         plan = branch_plan(conversation, after)
         ready: list[Attachment] = []
         for attachment in files:
+            if attachment.remote is not None and plan.new_chat and await self._still_there(attachment):
+                # A file uploaded to another chat (an edited message's): into the new chat with it.
+                attachment = attachment.model_copy(update={"remote": None})
             if attachment.remote is not None or attachment.inlined:
                 ready.append(attachment)
                 continue
@@ -328,6 +331,10 @@ class ChatService:
         return Turn(
             provider, self.store, conversation, text, ready, answer_tool_call=answer_tool_call, plan=plan
         )
+
+    @staticmethod
+    async def _still_there(attachment: Attachment) -> bool:
+        return attachment.path is not None and await asyncio.to_thread(Path(attachment.path).is_file)
 
     def regenerate(
         self, conversation: Conversation, message_id: str, *, answer_tool_call: ToolAnswerer | None = None

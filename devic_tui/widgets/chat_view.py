@@ -106,9 +106,9 @@ class ChatView(HandsUpFailures, Vertical):
         self._in_turn = False
         self._sending: Outgoing | None = None
         """The message being prepared (files uploading) or sent, until its turn recorded it."""
-        self._editing: tuple[str, str] | None = None
+        self._editing: tuple[str, str, list[Attachment]] | None = None
         """While an earlier message is being edited: the message its edit follows, and the draft
-        the composer held before (given back if the edit is cancelled)."""
+        (text and files) the composer held before, given back if the edit is cancelled."""
         # Kept as attributes, not queried: the draft stays readable while the app closes.
         self.pane = TranscriptPane(classes="transcript")
         self.queue_bar = QueueBar(classes="queue")
@@ -450,19 +450,28 @@ class ChatView(HandsUpFailures, Vertical):
         return last is not None and self.edit(last.id)
 
     def edit(self, message_id: str) -> bool:
-        """One of the person's messages into the composer, cursor at the end: sending it makes a
-        new branch from the point it was sent at, and the old branch stays."""
+        """One of the person's messages into the composer (its files into the attachment bar),
+        cursor at the end: sending it makes a new branch from the point it was sent at, and the old
+        branch stays."""
         tree = ConversationTree(self.conversation)
         message = tree.by_id.get(message_id)
         if message is None or message.role != "user":
             self.notify("Only your own messages can be edited; r asks for a new answer.", severity="warning")
             return False
-        before = self._editing[1] if self._editing is not None else self.composer.text
-        self._editing = (tree.parent[message_id], before)
+        if self._editing is None:
+            self._editing = (tree.parent[message_id], self.composer.text, self.draft_files)
+        else:
+            self._editing = (tree.parent[message_id], *self._editing[1:])
         self.composer.set_text(message.content)
         self.composer.set_editing(True)
         self.composer.focus()
+        self.run_worker(self._files_in_bar(message.attachments), group="edit-files")
         return True
+
+    async def _files_in_bar(self, files: list[Attachment]) -> None:
+        await self.attachment_bar.clear_all()
+        for attachment in files:
+            await self.attachment_bar.add(attachment)
 
     @property
     def editing(self) -> bool:
@@ -472,9 +481,10 @@ class ChatView(HandsUpFailures, Vertical):
         """Esc while editing: the draft from before comes back."""
         if self._editing is None:
             return False
-        before = self._editing[1]
+        _, text, files = self._editing
         self._end_edit()
-        self.composer.set_text(before)
+        self.composer.set_text(text)
+        self.run_worker(self._files_in_bar(files), group="edit-files")
         return True
 
     def _end_edit(self) -> None:
@@ -496,7 +506,14 @@ class ChatView(HandsUpFailures, Vertical):
         target = tree.sibling(message_id, step)
         await self.service.show_branch(self.conversation, target)
         await self._render_branch(ConversationTree(self.conversation), focus_id=target)
+        self._say_branch()
         return True
+
+    def _say_branch(self) -> None:
+        tree = ConversationTree(self.conversation)
+        leaves, shown = tree.leaves(), tree.shown_leaf()
+        where = f"branch {leaves.index(shown) + 1} of {len(leaves)}" if shown in leaves else ""
+        self.status.clear(f"{where} on screen (Alt+M maps them)" if where else "")
 
     async def show_branch_of(self, message_id: str) -> bool:
         """Put the branch through a message on screen (from the branch map)."""
@@ -505,6 +522,7 @@ class ChatView(HandsUpFailures, Vertical):
             return False
         await self.service.show_branch(self.conversation, message_id)
         await self._render_branch(ConversationTree(self.conversation), focus_id=message_id)
+        self._say_branch()
         return True
 
     @on(TranscriptPane.Act)

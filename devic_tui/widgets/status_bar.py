@@ -57,6 +57,11 @@ class StatusBar(Static):
             self._timer.pause()
         self._redraw()
 
+    def clear(self, text: str = "") -> None:
+        """Ready, with no figures of an earlier answer (another branch is on screen, say)."""
+        self._chars, self._started, self._usage = 0, None, None
+        self.end("ready", text)
+
     def say(self, text: str) -> None:
         self._state, self._detail = "ready", text
         self._redraw()

@@ -5,17 +5,21 @@ hit on a hidden branch, and every branch as it was after a restart."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.branches import ConversationTree
+from devic_tui.emulator import EmulatorServer
 from devic_tui.screens.branch_map import BranchMapScreen
 from devic_tui.screens.main import MainScreen
 from devic_tui.screens.search import SearchScreen
 from devic_tui.widgets.chat_view import ChatView
 from tests.ui.conftest import current, modal, pick, press_as_terminal, send, settle, wait_until
+
+FILES = Path(__file__).parent / "files"
 
 
 def contents(view: ChatView) -> list[str]:
@@ -80,6 +84,7 @@ async def test_edit_an_early_message_makes_a_branch_and_keeps_the_old_one(
         await wait_until(pilot, lambda: len(view.pane.views()) == 6)
         assert contents(view)[4] == "third question"
         assert "‹ 1/2 ›" in headers(view)[2]
+        assert "branch 1 of 2 on screen" in str(view.status.render())
         stored = app.service.store.load(view.conversation.id)
         assert [m.content for m in ConversationTree(stored).shown_path()][-2] == "third question"
 
@@ -232,3 +237,41 @@ async def test_every_branch_is_there_after_a_restart(
         last = view.pane.views()[-1].data
         assert last.status == "complete"
         assert "fourth question" in last.content
+
+
+async def test_editing_a_message_with_a_file_brings_the_file_and_esc_gives_the_draft_back(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        view = await pick(pilot, screen, "demo-devs", "echo")
+        await view.add_files([FILES / "notes.md"])
+        await send(pilot, screen, "read this")
+        await settle(pilot)
+        await send(pilot, screen, "and then")
+        await settle(pilot)
+        view.composer.load_text("a draft of mine")
+
+        await focus_message(pilot, view, "read this")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: [a.name for a in view.attachment_bar.attachments] == ["notes.md"])
+        assert view.composer.text == "read this"
+        await pilot.press("escape")  # cancel: the draft comes back, without the edit's file
+        await wait_until(pilot, lambda: not view.attachment_bar.attachments)
+        assert view.composer.text == "a draft of mine"
+        assert not view.composer.editing
+
+        await focus_message(pilot, view, "read this")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: bool(view.attachment_bar.attachments))
+        uploads = sum(1 for r in emulator.state.requests if r.path.endswith("/files") and r.method == "POST")
+        view.composer.load_text("read this, please")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert contents(view)[0] == "read this, please"
+        assert view.pane.views()[0].data.attachments == ["notes.md"]
+        # The branch has a new chat on the server: the file goes up again, into it.
+        after = sum(1 for r in emulator.state.requests if r.path.endswith("/files") and r.method == "POST")
+        assert after == uploads + 1
