@@ -26,3 +26,8 @@ def visible(text: str) -> str:
 def one_line(text: str) -> str:
     """`visible(text)` on a single line, for titles, sidebar labels and status lines."""
     return visible(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters, the last one an ellipsis when it was longer."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
 from devic_tui.attachments import inline_files, read_for_inline
-from devic_tui.branches import BranchPlan, branch_plan
+from devic_tui.branches import BranchPlan, ConversationTree, branch_plan
 from devic_tui.models import Attachment, HistoryMessage
 from devic_tui.providers.base import Provider, SendRequest, ToolOutput
 from devic_tui.providers.errors import (
@@ -43,7 +43,7 @@ from devic_tui.providers.events import (
     ToolCallRequest,
     UsageReport,
 )
-from devic_tui.records import ROOT, Conversation, StoredMessage, new_id, now
+from devic_tui.records import Conversation, StoredMessage, new_id, now
 from devic_tui.store.transcripts import TranscriptError, TranscriptStore
 
 log = logging.getLogger("devic_tui.turn")
@@ -194,7 +194,7 @@ class Turn:
         self._begun = True
         conversation = self.conversation
         if self.plan is None:
-            after = self._parent_of(self.user) if self.regenerating else None
+            after = ConversationTree(conversation).parent[self.user.id] if self.regenerating else None
             self.plan = branch_plan(conversation, after)
         self._earlier = self._history()
         self.remote_chat_id = self.plan.remote_chat_id
@@ -212,14 +212,6 @@ class Turn:
             conversation.messages.append(self.user)
             await self._save(self.user, final=True)
         conversation.messages.append(self.answer)
-
-    def _parent_of(self, message: StoredMessage) -> str:
-        """The message before it in the tree (one that names none follows the one before it)."""
-        if message.parent_id is not None:
-            return message.parent_id
-        messages = self.conversation.messages
-        index = next(i for i, m in enumerate(messages) if m.id == message.id)
-        return messages[index - 1].id if index else ROOT
 
     async def _name_legacy_chat(self) -> None:
         """A conversation in which no message names its server chat keeps them all in `remote_id`.

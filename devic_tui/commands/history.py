@@ -23,6 +23,7 @@ from devic_tui.commands.output import (
 )
 from devic_tui.commands.session import Session
 from devic_tui.records import Conversation, ConversationSummary
+from devic_tui.text_safety import clip
 from devic_tui.text_safety import one_line as visible_line
 
 if TYPE_CHECKING:
@@ -185,9 +186,7 @@ def tree_text(conversation: Conversation, width: int | None = None) -> list[str]
             text = f"({message.status}) {text}"
         text = visible_line(text)
         room = max(width - len(head), 10) if width else TREE_TEXT_WIDTH
-        if len(text) > room:
-            text = text[: room - 1] + "…"
-        rows.append((head + text).rstrip())
+        rows.append((head + clip(text, room)).rstrip())
     return rows
 
 

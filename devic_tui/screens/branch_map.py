@@ -13,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from devic_tui.branches import TreeLine, tree_lines
+from devic_tui.branches import TreeLine, headline, tree_lines
 from devic_tui.records import Conversation
-from devic_tui.text_safety import one_line
+from devic_tui.text_safety import clip, one_line
 
 ROLE_MARK = {"user": "you", "assistant": "ai"}
 
@@ -24,12 +24,9 @@ def row_text(line: TreeLine, width: int = 64) -> Text:
     """One row: the graph, who, the first line of the message and its time; the branch on screen
     in bold. Server text goes in as plain text, never as markup."""
     message = line.message
-    first = one_line(message.content.strip().splitlines()[0] if message.content.strip() else "")
-    first = first or ("(no text)" if message.role == "user" else f"({message.status})")
+    first = one_line(headline(message)) or ("(no text)" if message.role == "user" else f"({message.status})")
     room = max(12, width - len(line.prefix))
-    if len(first) > room:
-        first = first[: room - 1] + "…"
-    first = first.ljust(room)  # the times in one column
+    first = clip(first, room).ljust(room)  # the times in one column
     when = message.created_at.astimezone().strftime("%d %b %H:%M")
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(line.prefix, style="bold magenta" if line.shown else "dim")

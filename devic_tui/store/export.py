@@ -17,6 +17,7 @@ from devic_tui.models import AssistantInfo, Attachment, RemoteChatDetail
 from devic_tui.records import ROOT, SCHEMA_VERSION, Conversation, StoredMessage
 from devic_tui.store import codecs
 from devic_tui.store.codecs import EXPORT_KIND, TranscriptError
+from devic_tui.text_safety import clip
 
 if TYPE_CHECKING:
     from devic_tui.store.transcripts import TranscriptStore
@@ -66,10 +67,6 @@ def _message_markdown(message: StoredMessage, level: int = 2) -> list[str]:
     return lines
 
 
-def _quote(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _after(after: str) -> str:
     return "at the start" if after == ROOT else f"after `{after}`"
 
@@ -117,7 +114,7 @@ def to_markdown(conversation: Conversation, *, branches: MarkdownBranches = "lis
             lines += [f"## Branch {number} of {total}, {_after(branch.after)}", ""]
             if branch.after != ROOT:
                 parted = tree.by_id[branch.after]
-                lines += [f"*Follows {parted.role} `{parted.id}`: {_quote(headline(parted))}*", ""]
+                lines += [f"*Follows {parted.role} `{parted.id}`: {clip(headline(parted), 80)}*", ""]
             for message in branch.messages:
                 lines += _message_markdown(message, level=3)
     else:
@@ -128,9 +125,10 @@ def to_markdown(conversation: Conversation, *, branches: MarkdownBranches = "lis
             for branch in others:
                 start = branch.start
                 size = len(branch.messages)
+                first = clip(headline(start), 80) or "*(no text)*"
                 lines.append(
                     f"- `{start.id}` {start.role}, {_when(start.created_at)}, {_after(branch.after)}"
-                    f" ({size} message{'s' if size != 1 else ''}): {_quote(headline(start)) or '*(no text)*'}"
+                    f" ({size} message{'s' if size != 1 else ''}): {first}"
                 )
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -430,19 +430,17 @@ class ChatView(HandsUpFailures, Vertical):
 
     # --- chat actions that stay inside the chat --------------------------------------------------
 
-    def _shown_path(self) -> list[StoredMessage]:
-        return ConversationTree(self.conversation).shown_path()
+    def _last_on_screen(self, role: str) -> StoredMessage | None:
+        shown = ConversationTree(self.conversation).shown_path()
+        return next((m for m in reversed(shown) if m.role == role), None)
 
     def last_user_message(self) -> StoredMessage | None:
-        return next((m for m in reversed(self._shown_path()) if m.role == "user"), None)
+        return self._last_on_screen("user")
 
     def retry(self) -> bool:
         """A new answer to the last message on screen, beside the one it had."""
-        last = self.last_user_message()
-        if last is None:
-            return False
-        answer = next((m for m in reversed(self._shown_path()) if m.role == "assistant"), None)
-        return self.regenerate(answer.id if answer is not None else last.id)
+        last = self._last_on_screen("assistant") or self._last_on_screen("user")
+        return last is not None and self.regenerate(last.id)
 
     def edit_last(self) -> bool:
         """The last message of the person's into the composer, to change and send as a new branch."""
@@ -500,29 +498,20 @@ class ChatView(HandsUpFailures, Vertical):
         if len(tree.siblings(message_id)) < 2:
             self.notify("This message has no alternatives (e edits a message, r answers again).")
             return False
-        if self.busy:
-            self.notify("Wait for the answer (or Esc) before you switch branches.", severity="warning")
-            return False
-        target = tree.sibling(message_id, step)
-        await self.service.show_branch(self.conversation, target)
-        await self._render_branch(ConversationTree(self.conversation), focus_id=target)
-        self._say_branch()
-        return True
-
-    def _say_branch(self) -> None:
-        tree = ConversationTree(self.conversation)
-        leaves, shown = tree.leaves(), tree.shown_leaf()
-        where = f"branch {leaves.index(shown) + 1} of {len(leaves)}" if shown in leaves else ""
-        self.status.clear(f"{where} on screen (Alt+M maps them)" if where else "")
+        return await self.show_branch_of(tree.sibling(message_id, step))
 
     async def show_branch_of(self, message_id: str) -> bool:
-        """Put the branch through a message on screen (from the branch map)."""
+        """Put the branch through a message on screen (an alternative, a row of the branch map),
+        that message in focus; not while an answer is coming."""
         if self.busy:
             self.notify("Wait for the answer (or Esc) before you switch branches.", severity="warning")
             return False
         await self.service.show_branch(self.conversation, message_id)
-        await self._render_branch(ConversationTree(self.conversation), focus_id=message_id)
-        self._say_branch()
+        tree = ConversationTree(self.conversation)
+        await self._render_branch(tree, focus_id=message_id)
+        leaves, shown = tree.leaves(), tree.shown_leaf()
+        where = f"branch {leaves.index(shown) + 1} of {len(leaves)}" if shown in leaves else ""
+        self.status.clear(f"{where} on screen (Alt+M maps them)" if where else "")
         return True
 
     @on(TranscriptPane.Act)
