@@ -320,7 +320,7 @@ class ChatActions:
             host.chat_changed(copy)
         view = await host.show_conversation(copy, focus_composer=True)
         if redo:
-            await view.restore_draft(message.content, [])
+            await view.restore_draft(message.content, list(message.attachments))
         host.notify(f"Forked into “{copy.title or 'a new chat'}”; the original is unchanged.")
 
     def action_copy_last(self) -> None:

@@ -275,3 +275,12 @@ async def test_editing_a_message_with_a_file_brings_the_file_and_esc_gives_the_d
         # The branch has a new chat on the server: the file goes up again, into it.
         after = sum(1 for r in emulator.state.requests if r.path.endswith("/files") and r.method == "POST")
         assert after == uploads + 1
+
+        # Forking at that message: its words and its file wait in the new chat's composer.
+        original = view.conversation.id
+        await focus_message(pilot, view, "read this, please")
+        await pilot.press("f")
+        await wait_until(pilot, lambda: current(screen).conversation.id != original)
+        fork = current(screen)
+        await wait_until(pilot, lambda: [a.name for a in fork.attachment_bar.attachments] == ["notes.md"])
+        assert fork.composer.text == "read this, please"
