@@ -205,6 +205,19 @@ def check_chats(story: Story, told: Told) -> tuple[str, str, str]:
     return old, new, again
 
 
+async def told_and_checked(story: Story) -> tuple[Told, tuple[str, str, str], str]:
+    """The standard story told on an API that keeps chats, with the checks every such API shares:
+    the tree, each branch's own chat (old, new, the regenerated answer's), and the first answer."""
+    told = await tell_the_story(story)
+    story.show("edit", "branch")
+    await story.close()
+    check_tree(story, told)
+    chats = check_chats(story, told)
+    answer = told.first.answer.content
+    assert answer == echo_answer(FIRST, turn=1)
+    return told, chats, answer
+
+
 @pytest.fixture
 def story_of(
     emulator: EmulatorServer, server_config: Callable[..., ServerConfig], tmp_path: Path
@@ -222,13 +235,7 @@ def story_of(
 @pytest.mark.parametrize("shape", ["message", "messages", "legacy"])
 async def test_devic_branches(story_of: Callable[..., Story], shape: str, async_mode: bool) -> None:
     story = story_of("devic", request_shape=shape, async_mode=async_mode, poll_interval=0.01)
-    told = await tell_the_story(story)
-    story.show("edit", "branch")
-    await story.close()
-    check_tree(story, told)
-    old, new, again = check_chats(story, told)
-    answer = told.first.answer.content
-    assert answer == echo_answer(FIRST, turn=1)
+    told, (old, new, again), answer = await told_and_checked(story)
     assert {r.query.get("async") for step in story.requests for r in story.sends(step)} == (
         {"true"} if async_mode else {None}
     )
@@ -327,13 +334,7 @@ async def test_devic_version_1_chat_at_its_first_branch(
 
 async def test_devs_branches(story_of: Callable[..., Story]) -> None:
     story = story_of("devs")
-    told = await tell_the_story(story)
-    story.show("edit", "branch")
-    await story.close()
-    check_tree(story, told)
-    old, new, again = check_chats(story, told)
-    answer = told.first.answer.content
-    assert answer == echo_answer(FIRST, turn=1)
+    told, (old, new, again), answer = await told_and_checked(story)
 
     def calls(step: str) -> list[tuple[str, str, Any]]:
         return [
@@ -404,13 +405,7 @@ async def test_devs_upload_in_a_new_branch_uses_the_chat_the_upload_made(
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
 async def test_agent_branches(story_of: Callable[..., Story], stream: bool) -> None:
     story = story_of("agent", stream=stream)
-    told = await tell_the_story(story)
-    story.show("edit", "branch")
-    await story.close()
-    check_tree(story, told)
-    old, new, again = check_chats(story, told)
-    answer = told.first.answer.content
-    assert answer == echo_answer(FIRST, turn=1)
+    _told, (old, new, again), answer = await told_and_checked(story)
 
     def body(message: str, chat: str | None = None) -> dict[str, Any]:
         found: dict[str, Any] = {"message": message, "stream": stream}
