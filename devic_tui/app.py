@@ -5,32 +5,34 @@ message a person reads."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
-from devic_tui.config import Settings
+from devic_tui.config_peek import FirstFrame
 from devic_tui.errors import DevicTuiError
 from devic_tui.screens.help import HelpScreen
 from devic_tui.screens.keys import SCREEN_BINDINGS
-from devic_tui.screens.main import MainScreen
-from devic_tui.service import ChatService
+from devic_tui.screens.start import StartScreen
 from devic_tui.text_safety import one_line, visible
-from devic_tui.themes import load_theme_files, save_theme_choice
-from devic_tui.widgets.attachment_bar import AttachmentChip
 from devic_tui.widgets.composer import Composer
 from devic_tui.widgets.failures import HandsUpFailures, WorkFailed
-from devic_tui.widgets.transcript import TranscriptPane
+
+if TYPE_CHECKING:
+    from devic_tui.config import Settings
+    from devic_tui.launch import Launch
+    from devic_tui.service import ChatService
 
 log = logging.getLogger("devic_tui.app")
 GC_THRESHOLDS = (10_000, 10, 50)
@@ -41,14 +43,20 @@ APP_BINDINGS: list[Binding] = [
     Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
 ]
 
-KEYED_BINDINGS: list[Binding] = [
-    *SCREEN_BINDINGS,
-    *(b for b in Composer.BINDINGS if isinstance(b, Binding)),
-    *(b for b in TranscriptPane.BINDINGS if isinstance(b, Binding)),
-    *(b for b in AttachmentChip.BINDINGS if isinstance(b, Binding)),
-    *APP_BINDINGS,
-]
-"""Every binding of the main screen and its parts, in the order F1 lists them."""
+
+def keyed_bindings() -> list[Binding]:
+    """Every binding of the main screen and its parts, in the order F1 lists them. (Read when asked:
+    the message pane's module is not needed for the first frame.)"""
+    from devic_tui.widgets.attachment_bar import AttachmentChip
+    from devic_tui.widgets.transcript import TranscriptPane
+
+    return [
+        *SCREEN_BINDINGS,
+        *(b for b in Composer.BINDINGS if isinstance(b, Binding)),
+        *(b for b in TranscriptPane.BINDINGS if isinstance(b, Binding)),
+        *(b for b in AttachmentChip.BINDINGS if isinstance(b, Binding)),
+        *APP_BINDINGS,
+    ]
 
 
 def failure_text(error: BaseException) -> str:
@@ -63,26 +71,47 @@ def failure_text(error: BaseException) -> str:
 
 
 class DevicTuiApp(HandsUpFailures, App[None]):
+    """The app. Given settings and a service (tests, the benches), it opens the main screen at once.
+    Started from the command line (`DevicTuiApp.starting`), it first draws `StartScreen`, then reads
+    the config and starts what it names in a thread, and swaps in the main screen when that is done."""
+
     CSS_PATH = "app.tcss"
     TITLE = "devic-tui"
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None = None,
         *,
         config_path: Path | None = None,
         demo: bool = False,
         service: ChatService | None = None,
+        first_frame: FirstFrame | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.config_path = config_path
         self.demo = demo
-        self.service = service or ChatService(settings)
-        self.keymap = settings.keymap_by_id()
-        if self.keymap:
-            self.set_keymap(self.keymap)
+        self.service = service
+        self.launch: Launch | None = None
+        self.startup_error: BaseException | None = None
+        """Why the app could not start (a config that cannot be used…): `run` has returned, the
+        caller tells it."""
+        self.keymap: dict[str, str] = {}
+        self._first_frame = first_frame or FirstFrame()
+        if demo:
+            self.sub_title = "demo"
+        if settings is not None and service is None:
+            from devic_tui.service import ChatService
+
+            self.service = ChatService(settings)
+
+    @classmethod
+    def starting(cls, config_path: Path, *, demo: bool = False) -> DevicTuiApp:
+        """The app as the command line starts it: the first frame before anything is read."""
+        from devic_tui.config_peek import peek
+
+        return cls(config_path=config_path, demo=demo, first_frame=peek(config_path))
 
     def notify(
         self,
@@ -115,24 +144,78 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         # stalling the screen up to 200 ms; these keep young collections cheap and rare and made
         # no full collection during an 81 KB stream (bench/stream_mixed.py; README of bench/).
         gc.set_threshold(*GC_THRESHOLDS)
-        themes, notices = load_theme_files()
+        if self.settings is not None and self.service is not None:
+            self._apply_settings(self.settings, [], [])
+            self.push_screen(self._main_screen(self.service))
+            return
+        if self._first_frame.theme in self.available_themes:
+            self.theme = self._first_frame.theme
+        start = StartScreen(show_sidebar=self._first_frame.show_sidebar)
+        self.push_screen(start)
+        start.call_after_refresh(self._start)
+
+    @work(group="start", exit_on_error=False)
+    async def _start(self) -> None:
+        """Read the config, start the demo's emulator and open the history in a thread (the first
+        frame is already on screen and takes keys), then show the main screen."""
+        assert self.config_path is not None
+        config_path, demo = self.config_path, self.demo
+
+        def prepare() -> tuple[Launch, list[Theme], list[str]]:
+            from devic_tui.launch import prepare
+            from devic_tui.themes import load_theme_files
+
+            launch = prepare(config_path, demo=demo)
+            import devic_tui.screens.main  # noqa: F401  (imported here, off the event loop)
+
+            return launch, *load_theme_files()
+
+        try:
+            launch, themes, theme_notices = await asyncio.to_thread(prepare)
+        except Exception as error:
+            self.startup_error = error
+            self.exit(return_code=2)
+            return
+        self.launch, self.settings, self.service = launch, launch.settings, launch.service
+        notices = [("Config", warning) for warning in launch.warnings]
+        self._apply_settings(self.settings, themes, [*notices, *(("Theme", n) for n in theme_notices)])
+        start = self.screen
+        carried, send = "", False
+        if isinstance(start, StartScreen):
+            carried, send = start.composer.text, start.send_when_open
+        await self.switch_screen(self._main_screen(self.service, carried=carried, send=send))
+
+    def _main_screen(self, service: ChatService, *, carried: str = "", send: bool = False) -> Screen[None]:
+        from devic_tui.screens.main import MainScreen
+
+        return MainScreen(service, carried=carried, send_carried=send)
+
+    def _apply_settings(
+        self, settings: Settings, themes: list[Theme], notices: list[tuple[str, str]]
+    ) -> None:
+        """The theme, theme files and keymap the config names, and what there is to say about them."""
+        if self.launch is None:
+            from devic_tui.themes import load_theme_files
+
+            themes, theme_notices = load_theme_files()
+            notices = [*notices, *(("Theme", notice) for notice in theme_notices)]
         for theme in themes:
             self.register_theme(theme)
-        for notice in notices:
-            self.notify(notice, title="Theme", severity="warning", timeout=8)
-        if self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
-        elif self.settings.theme:
-            self.notify(f"Theme '{self.settings.theme}' is unknown; using {self.theme}.", severity="warning")
+        for title, notice in notices:
+            self.notify(notice, title=title, severity="warning", timeout=8)
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
+        elif settings.theme:
+            self.notify(f"Theme '{settings.theme}' is unknown; using {self.theme}.", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        known = {binding.id for binding in KEYED_BINDINGS}
+        self.keymap = settings.keymap_by_id()
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        known = {binding.id for binding in keyed_bindings()}
         for unknown in sorted(set(self.keymap) - known):
             self.notify(
                 f"The keymap names '{unknown}', which is no key's id (F1 lists them).", severity="warning"
             )
-        if self.demo:
-            self.sub_title = "demo"
-        self.push_screen(MainScreen(self.service))
 
     @on(WorkFailed)
     def _work_failed(self, event: WorkFailed) -> None:
@@ -143,6 +226,8 @@ class DevicTuiApp(HandsUpFailures, App[None]):
     def _theme_changed(self, theme: Theme) -> None:
         if self.config_path is None or (self.demo and not self.config_path.exists()):
             return
+        from devic_tui.themes import save_theme_choice
+
         try:
             save_theme_choice(self.config_path, theme.name)
         except OSError as error:
@@ -151,11 +236,15 @@ class DevicTuiApp(HandsUpFailures, App[None]):
             )
 
     async def on_unmount(self) -> None:
-        await self.service.aclose()
+        if self.service is not None:
+            await self.service.aclose()
+        if self.launch is not None:
+            await asyncio.to_thread(self.launch.stop)
 
     def applied_keys(self) -> list[tuple[str, str, str]]:
         """Every key of ours as the keymap leaves it: (keys as shown, what it does, binding id)."""
-        bindings = BindingsMap(KEYED_BINDINGS)
+        keyed = keyed_bindings()
+        bindings = BindingsMap(keyed)
         bindings.apply_keymap(self.keymap)
         keys_of: dict[str, list[str]] = {}
         for key, found in bindings.key_to_bindings.items():
@@ -163,7 +252,7 @@ class DevicTuiApp(HandsUpFailures, App[None]):
                 if binding.id:
                     keys_of.setdefault(binding.id, []).append(key)
         rows: list[tuple[str, str, str]] = []
-        for binding in KEYED_BINDINGS:
+        for binding in keyed:
             assert binding.id
             keys = keys_of.get(binding.id, [])
             shown = " / ".join(self.get_key_display(dataclasses.replace(binding, key=key)) for key in keys)
@@ -176,6 +265,8 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         self.push_screen(HelpScreen(self.applied_keys()))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from devic_tui.screens.main import MainScreen
+
         yield from super().get_system_commands(screen)
         if isinstance(screen, MainScreen):
             shown = {binding_id: keys for keys, _, binding_id in self.applied_keys()}

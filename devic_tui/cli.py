@@ -1,6 +1,9 @@
 """The `devic-tui` command: the argument parser and dispatch. With no command it opens the TUI; the
-subcommands (in `devic_tui.commands`, imported only when they run, so scripts start fast and never
-load Textual) serve scripts and pipes over the same config and history.
+subcommands (in `devic_tui.commands`) serve scripts and pipes over the same config and history.
+
+Start-up stays light: this module, the command modules it builds the parser from, and parsing the
+arguments load none of pydantic, httpx, Textual, the config, the providers or the history (checked by
+tests/test_light_imports.py); each command imports what it needs when it runs.
 
 Exit codes: 0 ok, 1 the server failed the request, 2 usage or configuration error, 3 authentication,
 130 interrupted.
@@ -31,10 +34,9 @@ from devic_tui.commands.output import (
     safe_output,
     silence_stdout,
 )
-from devic_tui.commands.session import config_path, read_settings
-from devic_tui.config import ConfigError
+from devic_tui.commands.session import config_path
+from devic_tui.errors import DevicTuiError
 from devic_tui.logs import setup_logging
-from devic_tui.providers.errors import ProviderError
 
 EPILOG = """\
 commands (exit codes in brackets):
@@ -196,17 +198,14 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    # The app draws its first frame before it reads the config or starts the demo's emulator;
+    # a config it cannot use ends it, and is told here like any command's error.
     from devic_tui.app import DevicTuiApp
-    from devic_tui.demo import expand_demo_servers, needs_emulator, start_emulator
 
-    settings = read_settings(args)
-    emulator = start_emulator() if needs_emulator(settings) else None
-    settings = expand_demo_servers(settings, emulator.base_url if emulator else None)
-    try:
-        DevicTuiApp(settings, config_path=config_path(args), demo=args.demo).run()
-    finally:
-        if emulator is not None:
-            emulator.stop()
+    app = DevicTuiApp.starting(config_path(args), demo=args.demo)
+    app.run()
+    if app.startup_error is not None:
+        raise app.startup_error
     return EXIT_OK
 
 
@@ -242,17 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_guarded(handler: Handler, args: argparse.Namespace) -> int:
     """Run a command, turning each kind of failure into one line on standard error and its exit code."""
     try:
-        return handler(args)
-    except CliError as problem:
-        error(str(problem))
-        return problem.code
-    except ConfigError as problem:
-        error(str(problem))
-        return EXIT_USAGE
-    except ProviderError as problem:
-        failure = provider_failure(problem)
-        error(str(failure))
-        return failure.code
+        try:
+            return handler(args)
+        except DevicTuiError as problem:
+            failure = known_failure(problem)
+            if failure is None:
+                raise  # no wording of its own here (a TranscriptError): the catch-all below tells it
+            error(str(failure))
+            return failure.code
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -269,3 +265,20 @@ def run_guarded(handler: Handler, args: argparse.Namespace) -> int:
             f"(details in {locations.log_file()}; --debug shows them here)"
         )
         return EXIT_SERVER
+
+
+def known_failure(problem: DevicTuiError) -> CliError | None:
+    """The one line and exit code for a failure the command line words itself: its own (CliError),
+    the config's (ConfigError: 2) and a server's (ProviderError: `provider_failure`); None for any
+    other. Their modules are imported only now, so that starting up loads neither pydantic nor the
+    providers."""
+    if isinstance(problem, CliError):
+        return problem
+    from devic_tui.config import ConfigError
+    from devic_tui.providers.errors import ProviderError
+
+    if isinstance(problem, ConfigError):
+        return CliError(str(problem), EXIT_USAGE)
+    if isinstance(problem, ProviderError):
+        return provider_failure(problem)
+    return None

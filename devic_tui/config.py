@@ -277,3 +277,14 @@ def permission_warnings(settings: Settings, path: Path) -> list[str]:
             "or move the token to token_env or token_command"
         ]
     return []
+
+
+def settings_for(path: Path, *, demo: bool = False) -> tuple[Settings, list[str]]:
+    """The file's settings and the warnings about it; with `demo`, one demo server and nothing else.
+    Raises ConfigError with a readable message when the file is wrong."""
+    settings = load_settings(path)
+    warnings = permission_warnings(settings, path)
+    if demo:
+        entry = ServerConfig(name="demo", kind="demo")
+        settings = settings.model_copy(update={"servers": [entry], "default_server": None})
+    return settings, warnings

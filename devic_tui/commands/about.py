@@ -8,7 +8,6 @@ import argparse
 import os
 import platform
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 from devic_tui import __version__
@@ -18,6 +17,8 @@ _REPORTED = ("textual", "httpx", "rich", "pydantic")
 
 
 def _installed(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(package)
     except PackageNotFoundError:

@@ -5,7 +5,6 @@ section list it, search still finds it, and `unarchive` (or Alt+A on it in the a
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError
@@ -44,6 +43,8 @@ def unarchive(args: argparse.Namespace) -> int:
 
 
 def _set_archived(args: argparse.Namespace, *, archived: bool) -> int:
+    import asyncio
+
     from devic_tui.commands.history import LATEST, find_conversation
     from devic_tui.store.transcripts import TranscriptError
 
@@ -74,6 +75,8 @@ def _set_archived(args: argparse.Namespace, *, archived: bool) -> int:
 
 def _newest(service: ChatService, *, archived: bool) -> ConversationSummary:
     """`last`: the newest chat that can be archived (or unarchived)."""
+    import asyncio
+
     found = asyncio.run(service.chats(archived=archived, limit=1))
     if not found:
         raise CliError(f"there is no {'archived ' if archived else ''}conversation", EXIT_USAGE)

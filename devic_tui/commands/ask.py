@@ -9,7 +9,6 @@ stream: the partial answer is saved marked "stopped" and the exit code is 130.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import signal
 import sys
@@ -18,7 +17,6 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from devic_tui.branches import ConversationTree
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -36,12 +34,12 @@ from devic_tui.commands.output import (
     silence_stdout,
 )
 from devic_tui.commands.session import Session
-from devic_tui.models import AssistantInfo
-from devic_tui.providers.errors import ProviderError
-from devic_tui.providers.events import Notice, SendEvent, StreamError, ToolCallRequest
-from devic_tui.records import Conversation
 
 if TYPE_CHECKING:
+    from devic_tui.models import AssistantInfo
+    from devic_tui.providers.errors import ProviderError
+    from devic_tui.providers.events import SendEvent, ToolCallRequest
+    from devic_tui.records import Conversation
     from devic_tui.service import ChatService
     from devic_tui.store.transcripts import TranscriptStore
     from devic_tui.turn import Turn
@@ -125,6 +123,8 @@ def _read_all(stream: TextIO | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     text = compose_message(args.message, sys.stdin, has_files=bool(args.attach))
     args.attach = [Path(p).expanduser() for p in args.attach]
     if threading.current_thread() is threading.main_thread():
@@ -141,6 +141,8 @@ def branch_point(conversation: Conversation, wanted: str) -> str:
     """Where `ask --from MESSAGE_ID` puts the new message: after the message `wanted` names (its
     whole id or a unique prefix), or, when that is a message of the user's, beside it (after its
     parent: an edit of it). CliError (exit 2) when no message, or several, match."""
+    from devic_tui.branches import ConversationTree
+
     tree = ConversationTree(conversation)
     found = (
         [wanted] if wanted in tree.by_id else [mid for mid in tree.by_id if wanted and mid.startswith(wanted)]
@@ -198,6 +200,8 @@ def _conversation_to_continue(
 
 
 async def _pick_assistant(service: ChatService, server: str, wanted: str | None) -> AssistantInfo:
+    from devic_tui.models import AssistantInfo
+
     listed, notice = await service.assistants(server)
     if notice is not None:
         note(f"note: {notice}")  # the configured assistants stand in: go on
@@ -213,6 +217,7 @@ async def _pick_assistant(service: ChatService, server: str, wanted: str | None)
 
 
 async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
+    from devic_tui.providers.errors import ProviderError
     from devic_tui.service import ChatService
 
     store = session.store()
@@ -248,13 +253,17 @@ async def _ask(args: argparse.Namespace, session: Session, text: str) -> int:
 
 async def _stream(args: argparse.Namespace, turn: Turn) -> int:
     """Write the answer as it grows; without a form to fill in, a tool call is left unanswered."""
+    import asyncio
+
+    from devic_tui.providers.events import Notice, StreamError, ToolCallRequest
+
     conversation = turn.conversation
     writer = AnswerWriter(sys.stdout, enabled=not args.json, render=False if args.raw else None)
     problem: ProviderError | None = None
     tool_call: ToolCallRequest | None = None
     stopped = broken_pipe = False
     try:
-        stream = cast(AsyncGenerator[SendEvent, None], turn.events())
+        stream = cast("AsyncGenerator[SendEvent, None]", turn.events())
         async with contextlib.aclosing(stream) as events:
             async for event in events:
                 if isinstance(event, Notice):
@@ -264,7 +273,7 @@ async def _stream(args: argparse.Namespace, turn: Turn) -> int:
                 elif isinstance(event, ToolCallRequest):
                     tool_call = event
                 try:
-                    writer.sync(turn.answer.content)
+                    writer.sync(turn.answer_text)
                 except BrokenPipeError:
                     # The reader left (`| head`). Stop like Ctrl+C does: a cancel unwinds every
                     # stream from the inside, so the partial answer is saved marked stopped.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, error, exit_code_for, print_json, table
 from devic_tui.commands.session import Session
-from devic_tui.config import Settings
-from devic_tui.providers.errors import ProviderError
+
+if TYPE_CHECKING:
+    from devic_tui.config import Settings
+    from devic_tui.providers.errors import ProviderError
 
 
 def add_parser(commands: Any) -> None:
@@ -21,6 +22,7 @@ def add_parser(commands: Any) -> None:
 
 
 async def _list(settings: Settings, name: str) -> dict[str, Any]:
+    from devic_tui.providers.errors import ProviderError
     from devic_tui.providers.registry import create_provider
 
     server = settings.server(name)
@@ -41,10 +43,14 @@ async def _list(settings: Settings, name: str) -> dict[str, Any]:
 
 
 async def _list_all(settings: Settings, names: list[str]) -> list[dict[str, Any]]:
+    import asyncio
+
     return list(await asyncio.gather(*(_list(settings, name) for name in names)))
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     session = Session.from_args(args)
     try:
         names = [session.server_name(args.server)] if args.server else session.all_server_names()

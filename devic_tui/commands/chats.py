@@ -5,14 +5,12 @@ search box's filters (`server:`, `assistant:`, `tag:`, `since:`, `until:`)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_json, table, when
 from devic_tui.commands.session import Session
-from devic_tui.search_query import parse_search
 
 if TYPE_CHECKING:
     from devic_tui.records import SearchHit
@@ -44,6 +42,8 @@ def _one_line(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     session = Session.from_args(args)
     try:
         service = session.service()
@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace, service: ChatService, server: str | None) -> int:
+    import asyncio
+
+    from devic_tui.search_query import parse_search
+
     query = parse_search(args.search)
     if args.archived:
         raise CliError("--search finds archived chats too (marked so): leave out --archived", EXIT_USAGE)

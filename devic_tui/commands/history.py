@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devic_tui.branches import ConversationTree, headline, tree_lines
 from devic_tui.commands.output import (
     EXIT_OK,
     EXIT_USAGE,
@@ -22,11 +21,11 @@ from devic_tui.commands.output import (
     when,
 )
 from devic_tui.commands.session import Session
-from devic_tui.records import Conversation, ConversationSummary
 from devic_tui.text_safety import clip
 from devic_tui.text_safety import one_line as visible_line
 
 if TYPE_CHECKING:
+    from devic_tui.records import Conversation, ConversationSummary
     from devic_tui.store.export import MarkdownBranches
     from devic_tui.store.transcripts import TranscriptStore
 
@@ -121,6 +120,8 @@ def _load(store: TranscriptStore, wanted: str) -> Conversation:
 
 
 def show(args: argparse.Namespace) -> int:
+    from devic_tui.branches import ConversationTree
+
     session = Session.from_args(args)
     try:
         conversation = _load(session.store(), args.id)
@@ -171,6 +172,8 @@ def tree_text(conversation: Conversation, width: int | None = None) -> list[str]
     time, and the first line of its text, cut to fit `width` columns (None: TREE_TEXT_WIDTH
     characters of text). Every character a server sent is made visible: nothing acts on the
     terminal, even with --raw."""
+    from devic_tui.branches import headline, tree_lines
+
     lines = tree_lines(conversation)
     size = _short_id_length([line.message.id for line in lines])
     id_width = max((len(line.message.id[:size]) for line in lines), default=0)
@@ -192,6 +195,8 @@ def tree_text(conversation: Conversation, width: int | None = None) -> list[str]
 
 def tree_json(conversation: Conversation) -> dict[str, Any]:
     """`show --tree --json`: the tree's rows, with the drawing, and which branch is on screen."""
+    from devic_tui.branches import ConversationTree, headline, tree_lines
+
     tree = ConversationTree(conversation)
     return {
         "conversation_id": conversation.id,
@@ -237,6 +242,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def import_(args: argparse.Namespace) -> int:
+    from devic_tui.records import Conversation
     from devic_tui.store.export import from_export, import_conversation
     from devic_tui.store.transcripts import TranscriptError
 

@@ -17,19 +17,14 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from devic_tui.errors import DevicTuiError
-from devic_tui.providers.errors import (
-    AuthError,
-    FileRejectedError,
-    InsecureURLError,
-    MissingTokenError,
-    NetworkSetupError,
-    ProviderError,
-)
 from devic_tui.redact import redact
 from devic_tui.text_safety import visible
+
+if TYPE_CHECKING:
+    from devic_tui.providers.errors import ProviderError
 
 EXIT_OK = 0
 EXIT_SERVER = 1
@@ -72,6 +67,14 @@ def note(message: str) -> None:
 def exit_code_for(problem: ProviderError) -> int:
     """3 for a refused or missing token, 2 for a refused URL, file or proxy/TLS setting, 1 for
     anything the server (or the network) did."""
+    from devic_tui.providers.errors import (
+        AuthError,
+        FileRejectedError,
+        InsecureURLError,
+        MissingTokenError,
+        NetworkSetupError,
+    )
+
     if isinstance(problem, AuthError | MissingTokenError):
         return EXIT_AUTH
     if isinstance(problem, InsecureURLError | FileRejectedError | NetworkSetupError):

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from devic_tui import locations
 from devic_tui.commands.output import EXIT_USAGE, CliError, note
-from devic_tui.config import ServerConfig, Settings, load_settings, permission_warnings
 
 if TYPE_CHECKING:
+    from devic_tui.config import ServerConfig, Settings
     from devic_tui.emulator import EmulatorServer
     from devic_tui.service import ChatService
     from devic_tui.store.transcripts import TranscriptStore
@@ -35,13 +35,11 @@ def config_path(args: argparse.Namespace) -> Path:
 
 def read_settings(args: argparse.Namespace) -> Settings:
     """The file's settings (warnings on stderr); with `--demo`, one demo server and nothing else."""
-    path = config_path(args)
-    settings = load_settings(path)
-    for warning in permission_warnings(settings, path):
+    from devic_tui.config import settings_for
+
+    settings, warnings = settings_for(config_path(args), demo=getattr(args, "demo", False))
+    for warning in warnings:
         print(f"devic-tui: warning: {warning}", file=sys.stderr)
-    if getattr(args, "demo", False):
-        demo = ServerConfig(name="demo", kind="demo")
-        settings = settings.model_copy(update={"servers": [demo], "default_server": None})
     return settings
 
 

@@ -5,7 +5,6 @@ Alt+D in the app) wait in the history's trash folder, listed by `trash` and brou
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError
@@ -29,6 +28,8 @@ def add_parsers(commands: Any) -> None:
 
 
 def delete(args: argparse.Namespace) -> int:
+    import asyncio
+
     from devic_tui.commands.history import find_conversation
     from devic_tui.store.transcripts import TranscriptError
 

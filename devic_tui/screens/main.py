@@ -55,9 +55,12 @@ SAVE_DELAY = 0.5
 class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
 
-    def __init__(self, service: ChatService) -> None:
+    def __init__(self, service: ChatService, *, carried: str = "", send_carried: bool = False) -> None:
         super().__init__()
         self.service = service
+        self._carried = (carried, send_carried)
+        """What was typed on the start screen (and whether Enter was pressed there): it goes to the
+        first chat shown, after that chat's own draft."""
         self.model = SidebarModel()
         self.current: ChatView | None = None
         """The chat on screen."""
@@ -240,8 +243,18 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         self.sidebar.redraw()
         if focus_composer:
             view.composer.focus()
+        self._give_carried_text(view)
         self._switched.set()
         self._switched = asyncio.Event()
+
+    def _give_carried_text(self, view: ChatView) -> None:
+        text, send = self._carried
+        if not text:
+            return
+        self._carried = ("", False)
+        view.composer.set_text(view.draft_text + text)
+        if send and not view.offline:
+            view.composer.action_send()
 
     def _forget_if_empty_new_chat(self, view: ChatView) -> None:
         """A new chat left with nothing written in it is not kept anywhere."""

@@ -66,19 +66,17 @@ def test_config_check_and_other_commands_print_the_warning(
         assert "file-token-77aa" not in done.err + done.out
 
 
-def test_the_tui_start_prints_the_warning(
-    write_config: Callable[..., Path],
-    emulator: EmulatorServer,
-    cli: Callable[..., Result],
-    monkeypatch: pytest.MonkeyPatch,
+async def test_the_tui_start_shows_the_warning(
+    write_config: Callable[..., Path], emulator: EmulatorServer
 ) -> None:
+    """The app reads its config after its first frame, so the warning is a notice in the app (printed
+    before the app took the terminal, it was never seen)."""
     path = token_config(write_config, emulator, 0o644)
-    started: list[Settings] = []
-    monkeypatch.setattr(DevicTuiApp, "run", lambda self, *a, **k: started.append(self.settings))
-    done = cli("--config", path)
-    assert done.code == 0
-    assert started
-    assert "holds a token and can be read by other users" in done.err
+    app = DevicTuiApp.starting(path)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        told = [n.message for n in app._notifications]
+    assert any("holds a token and can be read by other users" in text for text in told)
 
 
 def test_the_starter_config_is_private_whatever_the_umask(tmp_path: Path) -> None:

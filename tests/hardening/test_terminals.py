@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
-from devic_tui.app import KEYED_BINDINGS, DevicTuiApp
+from devic_tui.app import DevicTuiApp, keyed_bindings
 from devic_tui.screens.main import NARROW_WIDTH, MainScreen
 from tests.hardening.conftest import screen_text
 from tests.ui.conftest import current, send, settle
@@ -108,7 +108,7 @@ async def test_every_palette_entry_of_ours_has_a_key(make_app: Callable[..., Dev
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await settle(pilot)
         builtin = textual_commands(app, screen)
-        by_action = {binding.action: binding for binding in KEYED_BINDINGS}
+        by_action = {binding.action: binding for binding in keyed_bindings()}
         ours = [c for c in app.get_system_commands(cast(Screen[object], screen)) if c.title not in builtin]
         assert len(ours) > 10
         for command in ours:

@@ -16,7 +16,7 @@ import pytest
 from textual.command import CommandPalette
 
 from devic_tui import config
-from devic_tui.app import KEYED_BINDINGS, DevicTuiApp
+from devic_tui.app import DevicTuiApp, keyed_bindings
 from devic_tui.screens.dialogs import PromptScreen
 from devic_tui.screens.help import HelpScreen
 from devic_tui.screens.keys import SCREEN_BINDINGS
@@ -88,7 +88,7 @@ async def test_remapped_keys_act_and_f1_lists_them(make_app: Callable[..., Devic
 
 
 def test_binding_ids_are_kebab_case_and_unique() -> None:
-    ids = [binding.id for binding in KEYED_BINDINGS]
+    ids = [binding.id for binding in keyed_bindings()]
     assert all(binding_id and re.fullmatch(r"[a-z]+(-[a-z]+)*", binding_id) for binding_id in ids), ids
     assert len(ids) == len(set(ids))
 
@@ -99,12 +99,12 @@ word motions of readline and macOS terminals): a binding on them never fires."""
 
 
 def test_no_key_of_ours_is_one_a_terminal_sends_as_a_word_motion() -> None:
-    keys = {key.strip() for binding in KEYED_BINDINGS for key in binding.key.split(",")}
+    keys = {key.strip() for binding in keyed_bindings() for key in binding.key.split(",")}
     assert not keys & TERMINAL_WORD_MOTIONS
 
 
 def test_the_documented_keymap_examples_name_real_ids() -> None:
-    ids = {binding.id for binding in KEYED_BINDINGS}
+    ids = {binding.id for binding in keyed_bindings()}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     documented = config.Settings.model_fields["keymap"].description or ""
     source = (ROOT / "devic_tui" / "config.py").read_text(encoding="utf-8")
