@@ -54,6 +54,9 @@ SAVE_DELAY = 0.5
 
 class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(SCREEN_BINDINGS)
+    AUTO_FOCUS = None
+    """The first chat's composer takes the focus when it is shown; what is typed before that is
+    kept for it (`on_key`), not sent to the sidebar's filter."""
 
     def __init__(self, service: ChatService, *, carried: str = "", send_carried: bool = False) -> None:
         super().__init__()
@@ -113,6 +116,18 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
     async def on_unmount(self) -> None:
         self._remember_drafts()
         await asyncio.to_thread(save_state, self.state)
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed before any chat is shown (servers still listing) go to the first chat shown."""
+        if self.current is not None or self.focused is not None:
+            return
+        text, send = self._carried
+        if event.is_printable and event.character:
+            self._carried = (text + event.character, send)
+            event.stop()
+        elif event.key == "enter" and text.strip():
+            self._carried = (text, True)
+            event.stop()
 
     def on_resize(self, event: events.Resize) -> None:
         # A narrow terminal folds the sidebar away (Ctrl+B brings it back); the messages need the room.
