@@ -4,7 +4,7 @@ It runs the real app headless against bench/_paced_server.py (a separate process
 wrapping methods for the duration of the run only (no product code changes):
 
 - every `ChatView._turn_changed` (the chat's handler for each event of its turn, called after the
-  turn recorded the event in `turn.answer.content`) that finds the answer's text longer than the
+  turn recorded the event; `turn.answer_length`) that finds the answer's text longer than the
   last one did: time and the text's length. This is a chunk reaching the view: the view reads the
   text from the turn's record, so this is where `MessageView.write` used to be called per chunk;
 - every `StreamingMarkdown._flush` (the view reading the source and catching up, at most once per
@@ -84,7 +84,7 @@ def instrument(*traces: Trace) -> Iterator[None]:
 
     def turn_changed(self: ChatView, turn: Turn) -> None:
         arrived = now()
-        length = len(turn.answer.content)
+        length = turn.answer_length
         for trace in traces:
             if trace.wants(self) and (not trace.arrivals or length > trace.arrivals[-1][1]):
                 trace.arrivals.append((arrived, length))

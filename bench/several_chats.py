@@ -160,7 +160,7 @@ async def show(pilot: Pilot[None], screen: MainScreen, view: ChatView) -> None:
 
 async def switch_to(screen: MainScreen, view: ChatView, trace: Trace) -> Switch:
     assert view.turn is not None, "the answer ended before the switch: make CHARS longer"
-    chars = len(view.turn.answer.content)
+    chars = view.turn.answer_length
     flushes = len(trace.flushes)
     shown_frames: list[float] = []
 

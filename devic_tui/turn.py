@@ -5,7 +5,9 @@ stream keeps the text so far, marked as such; a disk that refuses writes is said
 conversation lives on in memory.
 
 The answer's text lives once, in `Turn.answer.content`: whoever shows the turn (the app's chat view,
-the command line's writer) reads it from there, along with the turn's `phase`, `detail` and
+the command line's writer) reads it through `Turn.answer_text`, which adds the pieces that arrived
+since the last read (so a long answer in small chunks is copied once per read, not once per
+chunk), along with the turn's `phase`, `detail` and
 `notices`. When the assistant asks for input mid-answer (a tool call), the turn awaits the
 `ToolAnswerer` it was given (a form in the app) and goes on with the answers; without one, the
 request stays pending and the caller says so.
@@ -91,6 +93,10 @@ class Turn:
         self.answer = StoredMessage(
             id=new_id(), role="assistant", content="", status="streaming", created_at=now()
         )
+        self._arrived: list[str] = []
+        """Text that arrived since `answer.content` was last brought up to date."""
+        self.answer_length = 0
+        """How many characters of the answer have arrived (read without joining them)."""
         self._last_save = 0.0
         self.save_failure: str | None = None
         """Why the last save failed, while saving fails."""
@@ -139,9 +145,21 @@ class Turn:
         close_exchange()
         return history
 
+    @property
+    def answer_text(self) -> str:
+        """The answer's text so far (the record's, brought up to date)."""
+        self._take_arrived()
+        return self.answer.content
+
+    def _take_arrived(self) -> None:
+        if self._arrived:
+            self.answer.content += "".join(self._arrived)
+            self._arrived.clear()
+
     async def _save(self, message: StoredMessage, *, final: bool = False) -> None:
         """Record a message; a disk that is full or refuses writes is reported once (as a Notice
         from the event stream) and the conversation lives on in memory, exportable elsewhere."""
+        self._take_arrived()
         self._last_save = time.monotonic()
         self.conversation.updated_at = now()
         try:
@@ -277,7 +295,7 @@ class Turn:
                 isinstance(event, StreamError)
                 and isinstance(event.error, NotFoundError)
                 and request.conversation_id is not None
-                and not self.answer.content
+                and not self.answer_text
                 and event.conversation_id in (None, request.conversation_id)
             )
             if not gone:
@@ -361,7 +379,7 @@ class Turn:
             self.conversation.server,
             self.conversation.assistant_id,
             self.answer.status,
-            len(self.answer.content),
+            len(self.answer_text),
             f" ({self.answer.error})" if self.answer.error else "",
         )
         for notice in self._drain_notices():
@@ -396,10 +414,14 @@ class Turn:
         if isinstance(event, TextDelta):
             if answer.first_byte_at is None:
                 answer.first_byte_at = now()
-            answer.content += event.text
-        elif isinstance(event, MessageBoundary):
+            self._arrived.append(event.text)
+            self.answer_length += len(event.text)
+            return
+        self._take_arrived()
+        if isinstance(event, MessageBoundary):
             if answer.content and not answer.content.endswith("\n\n"):
                 answer.content += "\n\n"
+                self.answer_length += 2
             if event.message_id:
                 answer.remote_ids.append(event.message_id)
         elif isinstance(event, UsageReport):
@@ -413,6 +435,7 @@ class Turn:
         elif isinstance(event, Done):
             if event.final_text is not None:
                 answer.content = event.final_text
+                self.answer_length = len(answer.content)
             if event.conversation_id:
                 self._in_chat(event.conversation_id)
             answer.remote_ids.extend(i for i in event.message_ids if i not in answer.remote_ids)

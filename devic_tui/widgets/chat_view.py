@@ -3,7 +3,7 @@ written, the attachment bar, the composer holding its draft, and its status line
 that runs its turns. Several views can stream at once, each from its own turn; the screen shows
 one and keeps the others.
 
-The view renders the answer from the turn's record (`Turn.answer.content`, the one copy of the
+The view renders the answer from the turn's record (`Turn.answer_text`, the one copy of the
 text) and reads the turn's phase for its status line. While it is not on screen it renders
 nothing: it catches up in one step when it is shown again. It tells the screen what the sidebar
 and the header need through messages (`TurnStarted`, `TurnEnded`, `DraftChanged`,
@@ -351,10 +351,10 @@ class ChatView(HandsUpFailures, Vertical):
         follows_screen = (turn.user.parent_id or None) == (shown[-1].id if shown else None)
         if follows_screen and not turn.regenerating:
             await self.pane.add(message_data(turn.user, name))
-            await self.pane.add(message_data(turn.answer, name), source=lambda: turn.answer.content)
+            await self.pane.add(message_data(turn.answer, name), source=lambda: turn.answer_text)
         else:  # a new branch: the screen follows it
             tree = ConversationTree(self.conversation)
-            await self._render_branch(tree, live=(turn.answer.id, lambda: turn.answer.content))
+            await self._render_branch(tree, live=(turn.answer.id, lambda: turn.answer_text))
         self.pane.follow()
         self.status.begin()
         self.post_message(self.TurnStarted(self))
@@ -383,7 +383,7 @@ class ChatView(HandsUpFailures, Vertical):
         if turn is None or turn.phase == "done":
             return
         status = self.status
-        status.progress(len(turn.answer.content), turn.detail)
+        status.progress(turn.answer_length, turn.detail)
         if turn.answer.usage is not None:
             status.set_usage(turn.answer.usage)
 
@@ -539,5 +539,5 @@ class ChatView(HandsUpFailures, Vertical):
     def text_of(self, view: MessageView) -> str:
         """A message's text; the answer being written is read from its turn."""
         if self.turn is not None and view.data.id == self.turn.answer.id:
-            return self.turn.answer.content
+            return self.turn.answer_text
         return view.data.content

@@ -23,19 +23,17 @@ from markdown_it import MarkdownIt
 from rich.console import Console, RenderableType
 from rich.markdown import Markdown as RichMarkdown
 from textual._context import active_app
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.css.styles import RulesMap
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.style import Style
 from textual.timer import Timer
 from textual.visual import RenderOptions, Visual
-from textual.widgets import Static
+from textual.widget import Widget
 
 from devic_tui.text_safety import visible
 
 FRAME_SECONDS = 1 / 30
-BLOCKS_PER_SEGMENT = 24
 CODE_THEME = "monokai"
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 
@@ -182,18 +180,21 @@ class BlockDocument(_CachedVisual):
         return joined
 
 
-class StreamingMarkdown(Vertical):
-    """The answer being written: sealed segments of finished blocks, then the open tail.
+class StreamingMarkdown(Widget):
+    """The answer being written, as one widget drawn a line at a time: the lines of its finished
+    blocks (each block rendered once, when it is sealed), then the open last block's.
 
     It reads the text from its source (the turn's record of the answer: the one copy of the text)
     when poked, at most once per frame, taking only what was added since the last look. Text is
     only ever appended while an answer streams; whether the final text is still what was read
     (a server may send the whole answer again at the end) is told by a running checksum, so no
-    second copy of the text is kept here."""
+    second copy of the text is kept here.
+
+    Textual asks a widget for the lines it shows (`render_line`), so a frame costs the lines on
+    screen however long the answer is, and no child widgets are laid out as it grows."""
 
     DEFAULT_CSS = """
     StreamingMarkdown { height: auto; }
-    StreamingMarkdown > .md-segment, StreamingMarkdown > .md-tail { height: auto; }
     """
 
     def __init__(self, source: Callable[[], str], *, classes: str | None = None) -> None:
@@ -202,13 +203,16 @@ class StreamingMarkdown(Vertical):
         self._open = ""
         self._parser = markdown_parser()
         self._timer: Timer | None = None
-        self._tail = Static("", classes="md-tail")
-        self._segment: tuple[Static, BlockDocument] | None = None
-        self._segment_docs: list[BlockDocument] = []
-        self._tail_doc: BlockDocument | None = None
-        """The segment widget being filled, and its document."""
         self.document = BlockDocument()
         """Every sealed block, in order: becomes the finished message's body."""
+        self._width = 0
+        self._block_lines: list[list[Strip]] = []
+        """Each sealed block's lines at `_width`."""
+        self._sealed: list[Strip] = []
+        """The sealed blocks' lines joined (Rich's blank line between blocks) at `_width`."""
+        self._tail: list[Strip] = []
+        """The open block's lines at `_width` (with the blank line before it)."""
+        self._tail_doc: BlockDocument | None = None
         self.received_chars = 0
         """How much of the source's text was read so far (and is on screen after the flush)."""
         self._checksum = 0
@@ -223,8 +227,50 @@ class StreamingMarkdown(Vertical):
     def block_count(self) -> int:
         return len(self.document.blocks)
 
-    def compose(self) -> ComposeResult:
-        yield self._tail
+    # --- drawing -----------------------------------------------------------------------------------
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._lay_out(width)
+        return len(self._sealed) + len(self._tail)
+
+    def render_line(self, y: int) -> Strip:
+        sealed = len(self._sealed)
+        if y < sealed:
+            line = self._sealed[y]
+        elif y - sealed < len(self._tail):
+            line = self._tail[y - sealed]
+        else:
+            return Strip.blank(self.size.width, self.rich_style)
+        return line.apply_style(self.rich_style)
+
+    def _lay_out(self, width: int) -> None:
+        """Every sealed block's lines at `width` (made once per block and width), and the tail's."""
+        if width <= 0:
+            return
+        if width != self._width:
+            self._width = width
+            self._block_lines, self._sealed = [], []
+            self._render_tail()
+        blocks = self.document.blocks
+        for index in range(len(self._block_lines), len(blocks)):
+            lines = _render_lines(render_markdown(blocks[index]), width)
+            if index and not is_rule(blocks[index - 1]) and not _starts_blank(lines):
+                self._sealed.append(Strip.blank(0))
+            self._block_lines.append(lines)
+            self._sealed.extend(lines)
+
+    def _render_tail(self) -> None:
+        if not self._open.strip() or self._width <= 0:
+            self._tail_doc, self._tail = None, []
+            return
+        last = self.document.blocks[-1] if self.document.blocks else None
+        self._tail_doc = BlockDocument([self._open], previous=last)
+        self._tail = self._tail_doc.lines(self._width)
+
+    # --- reading the source ------------------------------------------------------------------------
 
     def poke(self, *, now: bool = False) -> None:
         """The source has more text: the screen catches up on the next frame, or, `now`, before
@@ -249,43 +295,31 @@ class StreamingMarkdown(Vertical):
         new = self._take_new_text()
         if new:
             self._open += new.replace("\r\n", "\n").replace("\r", "\n")
+        height = len(self._sealed) + len(self._tail)
+        start = len(self._sealed)
         finished, self._open = split_blocks(self._open, self._parser)
-        if finished:
-            await self._seal(finished)
-        last = self.document.blocks[-1] if self.document.blocks else None
-        self._tail_doc = BlockDocument([self._open], previous=last) if self._open.strip() else None
-        self._tail.update(self._tail_doc or "")
-
-    async def _seal(self, blocks: list[str]) -> None:
-        """Add finished blocks to the current segment: a few widgets, each holding many blocks,
-        keep the per-frame layout cost flat however long the answer grows."""
-        for block in blocks:
-            self.document.extend([block])
-            if self._segment is None or len(self._segment[1].blocks) >= BLOCKS_PER_SEGMENT:
-                await self._new_segment(block)
-            else:
-                self._segment[1].extend([block])
-        if self._segment is not None:
-            self._segment[0].update(self._segment[1])
-
-    async def _new_segment(self, block: str) -> None:
-        if self._segment is not None:
-            self._segment[0].update(self._segment[1])  # its last blocks, sealed in this same flush
-        previous = self.document.blocks[-2] if len(self.document.blocks) > 1 else None
-        document = BlockDocument([block], previous=previous)
-        self._segment = (Static(document, classes="md-segment"), document)
-        self._segment_docs.append(document)
-        await self.mount(self._segment[0], before=self._tail)
+        self.document.extend(finished)
+        self._lay_out(self._width)
+        self._render_tail()
+        if not self._width or len(self._sealed) + len(self._tail) != height:
+            self.refresh(layout=True)
+        elif self._width:
+            # Same height: only the lines from the first that can have changed are drawn again.
+            self.refresh(Region(0, start, self.size.width, height - start))
 
     async def finish(self) -> BlockDocument:
-        """Render whatever is pending now; return the whole answer as one document."""
+        """Render whatever is pending now; return the whole answer as one document, keeping the
+        lines its blocks were rendered to."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         await self._flush()
-        parts = list(self._segment_docs)
+        blocks = list(self.document.blocks)
         if self._open.strip():
-            self.document.extend([self._open])
-            parts.append(self._tail_doc or BlockDocument([self._open]))
-            self._open = ""
-        return BlockDocument.joined(parts)
+            blocks.append(self._open)
+        whole = BlockDocument(blocks)
+        if self._width:
+            # The open block's own lines, without the blank line the tail shows before it.
+            tail = self._tail_doc._block_lines.get(self._width, []) if self._tail_doc is not None else []
+            whole._block_lines[self._width] = [*self._block_lines, *tail]
+        return whole
