@@ -69,7 +69,8 @@ class ServerListing:
     """What to tell once about a server that is usable all the same: its assistant listing failed
     and the assistants in the config stand in."""
     kept_remote: set[str] = field(default_factory=set)
-    """Server chats a local conversation holds on one of its branches (listed as that conversation)."""
+    """Server chats listed here that a local conversation holds on one of its branches (listed as
+    that conversation)."""
 
 
 ProviderFactory = Callable[[ServerConfig], Provider]
@@ -145,7 +146,11 @@ class ChatService:
                     # One assistant refusing (gone, not shared with this token) must not hide the others.
                     if isinstance(chats, list):
                         listing.remote_chats[assistant.id] = chats
-                listing.kept_remote = await asyncio.to_thread(self.store.branch_chats, server.name)
+                listed = {chat.id for chats in listing.remote_chats.values() for chat in chats}
+                if listed:
+                    listing.kept_remote = await asyncio.to_thread(
+                        self.store.branch_chats, server.name, listed
+                    )
         local = await self.local_listing(server)
         listing.local_chats = local.local_chats
         if not listing.assistants:
@@ -168,10 +173,9 @@ class ChatService:
         so past conversations stay reachable offline."""
         known = {a.id: a for a in configured_assistants(server)}
         for chat in chats:
-            known.setdefault(
-                chat.assistant_id,
-                AssistantInfo(id=chat.assistant_id, name=chat.assistant_name or chat.assistant_id),
-            )
+            if chat.assistant_id not in known:
+                name = chat.assistant_name or chat.assistant_id
+                known[chat.assistant_id] = AssistantInfo(id=chat.assistant_id, name=name)
         return list(known.values())
 
     def new_conversation(
@@ -438,14 +442,12 @@ class ChatService:
 
     async def archived_chats(self) -> list[ConversationSummary]:
         """The archived chats of the enabled servers, newest first (at most SIDEBAR_CHATS)."""
-        found = await asyncio.gather(
-            *(
-                self.chats(server=server.name, archived=True, limit=SIDEBAR_CHATS)
-                for server in self.settings.enabled_servers()
-            )
+        servers = [server.name for server in self.settings.enabled_servers()]
+        if not servers:
+            return []
+        return await asyncio.to_thread(
+            self.store.summaries, servers=servers, only_archived=True, limit=SIDEBAR_CHATS
         )
-        every = [summary for chats in found for summary in chats]
-        return sorted(every, key=lambda s: s.updated_at, reverse=True)[:SIDEBAR_CHATS]
 
     async def delete(self, conversation_id: str) -> None:
         """To the trash folder (restorable); the server's copy, if any, is kept."""

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from devic_tui.store.codecs import (
     journal_name,
     snapshot_name,
 )
-from devic_tui.store.index import SearchIndex, Stamp
+from devic_tui.store.index import FlatStamp, SearchIndex, Stamp
 
 if sys.platform != "win32":
     import fcntl
@@ -348,8 +349,10 @@ class TranscriptStore:
         assert index is not None
         return index
 
-    def _on_disk(self) -> dict[str, Stamp]:
-        found: dict[str, dict[str, tuple[int, int]]] = {}
+    def _on_disk(self) -> dict[str, FlatStamp]:
+        """What the directory holds of each conversation, as `Stamp.flat` would put it."""
+        snaps: dict[str, tuple[int, int]] = {}
+        journals: dict[str, tuple[int, int]] = {}
         if not self.directory.is_dir():
             return {}
         with os.scandir(self.directory) as entries:
@@ -358,21 +361,27 @@ class TranscriptStore:
                 if parsed is None or not entry.is_file():
                     continue
                 st = entry.stat()
-                found.setdefault(parsed[0], {})[parsed[1]] = (st.st_mtime_ns, st.st_size)
-        stamps = {}
-        for conversation_id, files in found.items():
-            snaps = [files[f] for f in FORMATS if f in files]
-            snap = max(snaps, key=lambda s: s[0]) if snaps else None
-            stamps[conversation_id] = Stamp(snap, files.get("journal"))
-        return stamps
+                cid, kind = parsed
+                state = (st.st_mtime_ns, st.st_size)
+                if kind == "journal":
+                    journals[cid] = state
+                elif (other := snaps.get(cid)) is None or (state[0], kind == FORMATS[0]) > (other[0], False):
+                    snaps[cid] = state  # the newer snapshot; the first format's if as new
+        none = (None, None)
+        return {
+            cid: (*snaps.get(cid, none), *journals.get(cid, none)) for cid in snaps.keys() | journals.keys()
+        }
 
     def _sync(self, *, full: bool) -> int:
         """Bring the index in line with the files; returns how many conversations were re-read."""
         index = self._index
         assert index is not None
         on_disk = self._on_disk()
-        known = {} if full else index.stamps()
+        known = {} if full else index.flat_stamps()
         changed = [cid for cid, stamp in on_disk.items() if known.get(cid) != stamp]
+        # Read in the order the files were last written, not the directory's: the index numbers
+        # messages as they come, and its search walks those numbers newest first.
+        changed.sort(key=lambda cid: (max(on_disk[cid][0] or 0, on_disk[cid][2] or 0), cid))
         with index.transaction():
             if full:
                 index.clear()
@@ -600,6 +609,7 @@ class TranscriptStore:
         self,
         *,
         server: str | None = None,
+        servers: Sequence[str] | None = None,
         assistant_id: str | None = None,
         include_archived: bool = False,
         only_archived: bool = False,
@@ -607,14 +617,15 @@ class TranscriptStore:
         limit: int | None = None,
     ) -> list[ConversationSummary]:
         """Conversations newest first (at most `limit`), from the index (no transcript is read);
-        archived ones with `include_archived`, or only them with `only_archived`; `tag` matches
-        one of a chat's tags, whatever its case."""
+        those of `server`, of any of `servers`; archived ones with `include_archived`, or only them
+        with `only_archived`; `tag` matches one of a chat's tags, whatever its case."""
         with self._lock:
             index = self._index_ready()
             if index is None:
                 return []
             return index.summaries(
                 server=server,
+                servers=servers,
                 assistant_id=assistant_id,
                 include_archived=include_archived,
                 only_archived=only_archived,
@@ -671,11 +682,12 @@ class TranscriptStore:
             index = self._index_ready()
             return index.by_remote_id(server, remote_id) if index else None
 
-    def branch_chats(self, server: str) -> set[str]:
-        """The server chats that branches of local conversations live in (to list them once)."""
+    def branch_chats(self, server: str, among: Iterable[str] | None = None) -> set[str]:
+        """The server chats that branches of local conversations live in (to list them once);
+        with `among`, only those of these chats."""
         with self._lock:
             index = self._index_ready()
-            return index.branch_chats(server) if index else set()
+            return index.branch_chats(server, among) if index else set()
 
     # --- the end ----------------------------------------------------------------------------------
 
