@@ -90,9 +90,9 @@ def instrument(*traces: Trace) -> Iterator[None]:
                 trace.arrivals.append((arrived, length))
         original_turn_changed(self, turn)
 
-    async def flush(self: StreamingMarkdown) -> None:
+    async def flush(self: StreamingMarkdown, **kwargs: bool) -> None:
         start = now()
-        await original_flush(self)
+        await original_flush(self, **kwargs)
         end = now()
         key = id(self)
         if key not in chats:
@@ -194,14 +194,19 @@ async def drive_stream(
     data_dir: Path,
     *,
     during: Callable[[Pilot[None], MainScreen, Trace], Awaitable[None]] | None = None,
+    before: Callable[[Pilot[None], MainScreen], Awaitable[None]] | None = None,
     limit: float = 40.0,
 ) -> StreamRun:
-    """Send one message to the paced server's `slug` through the real app and wait for the answer."""
+    """Send one message to the paced server's `slug` through the real app and wait for the answer.
+    `before` (optional) is awaited once the app has settled, before the message is typed (e.g. to open
+    a chat from history: the message then goes to the chat on screen)."""
     settings = bench_settings(f"http://127.0.0.1:{port}/v1/api", [slug])
     app = make_app(settings, data_dir)
     trace = Trace()
     async with app.run_test(size=SIZE) as pilot:
         screen = await settle(pilot)
+        if before is not None:
+            await before(pilot, screen)
         with instrument(trace):
             await send(pilot, screen, "go")
             side: asyncio.Task[None] | None = None

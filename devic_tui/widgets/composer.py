@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+
+from devic_tui.widgets.typing_clock import TYPING
 
 IDLE_HINT = "Enter send · Ctrl+J newline"
 
@@ -39,6 +42,10 @@ class Composer(TextArea):
         self.border_title = "Message"
         self.border_subtitle = IDLE_HINT
         self._queued = 0
+
+    async def _on_key(self, event: events.Key) -> None:
+        TYPING.typed()
+        await super()._on_key(event)
 
     def action_send(self) -> None:
         # A priority binding runs as soon as the app reads the key, while keys typed just before

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable
 
@@ -32,8 +33,14 @@ from textual.visual import RenderOptions, Visual
 from textual.widget import Widget
 
 from devic_tui.text_safety import visible
+from devic_tui.widgets.typing_clock import TYPING
 
 FRAME_SECONDS = 1 / 30
+KEY_QUIET = 0.04
+"""After a key, the answer waits this long before it moves again, so the key's frame paints the key
+alone (cheap) instead of the key and the answer's new lines (the most expensive kind of frame)…"""
+MOST_DEFERRED = 0.1
+"""…but never more than this after it was last drawn, however fast the person types."""
 CODE_THEME = "monokai"
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 
@@ -216,6 +223,7 @@ class StreamingMarkdown(Widget):
         self.received_chars = 0
         """How much of the source's text was read so far (and is on screen after the flush)."""
         self._checksum = 0
+        self._drawn_at = 0.0
 
     def reads(self, text: str) -> bool:
         """Whether `text` is exactly what this widget read and rendered."""
@@ -279,7 +287,7 @@ class StreamingMarkdown(Widget):
             if self._timer is not None:
                 self._timer.stop()
             self._timer = None
-            self.call_later(self._flush)
+            self.call_later(self._flush, now=True)
         elif self._timer is None:
             self._timer = self.set_timer(FRAME_SECONDS, self._flush)
 
@@ -290,8 +298,13 @@ class StreamingMarkdown(Widget):
         self._checksum = zlib.crc32(new.encode("utf-8", "surrogatepass"), self._checksum)
         return new
 
-    async def _flush(self) -> None:
+    async def _flush(self, *, now: bool = False) -> None:
         self._timer = None
+        typed, drawn = TYPING.since(), time.monotonic() - self._drawn_at
+        if not now and typed < KEY_QUIET and drawn < MOST_DEFERRED:
+            self._timer = self.set_timer(min(KEY_QUIET - typed, MOST_DEFERRED - drawn), self._flush)
+            return
+        self._drawn_at = time.monotonic()
         new = self._take_new_text()
         if new:
             self._open += new.replace("\r\n", "\n").replace("\r", "\n")
@@ -313,7 +326,7 @@ class StreamingMarkdown(Widget):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        await self._flush()
+        await self._flush(now=True)
         blocks = list(self.document.blocks)
         if self._open.strip():
             blocks.append(self._open)
