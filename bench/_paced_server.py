@@ -7,10 +7,15 @@ each chunk drifts (each sleep overshoots), so it cannot hold 2,000 chunks/s; thi
 
 Run as a separate process so that it does not share the GIL with the app being measured:
 `python bench/_paced_server.py --text long --chunk-size 4 --rate 2000` prints its port on stdout.
-Texts come from the emulator's scripts (`long_answer()`, `fences_answer()`), so they are deterministic;
+Texts come from the emulator's scripts (`long_answer()`, `fences_answer()`; `long1m`: `long_answer()`
+repeated to ~1 MB), so they are deterministic;
 `--chars N` cuts the text at its last paragraph break before N characters. Each request gets its own
 stream on its own schedule (several chats can stream from one server at once), and its own
 conversation id.
+
+`--report FILE` (optional; used by bench/blackbox.py) appends one line per finished stream:
+`time.monotonic()` of the first and of the last chunk's write, and the number of chunks (CLOCK_MONOTONIC
+is shared by every process on Linux, so another process can compare its own clock with them).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 
 from devic_tui.emulator.scripts import chunked, fences_answer, long_answer
 
@@ -36,9 +42,6 @@ def fences_13k(blocks: int = 125) -> str:
     return "\n".join(parts)
 
 
-TEXTS = {"long": long_answer, "fences": fences_answer, "fences13k": fences_13k}
-
-
 def sse(payload: object) -> bytes:
     data = payload if isinstance(payload, str) else json.dumps(payload)
     return f"data: {data}\n\n".encode()
@@ -51,11 +54,28 @@ def cut(text: str, chars: int) -> str:
     return text[: text.rfind("\n\n", 0, chars) + 2]
 
 
+def long_1m(chars: int = 1_000_000) -> str:
+    """~1 MB of mixed Markdown for stream-scale: `long_answer()` (~80 KB) repeated, each copy after a
+    numbered heading (`# Part N`), cut at the last paragraph break before `chars`; deterministic."""
+    answer = long_answer()
+    parts: list[str] = []
+    size = 0
+    while size < chars:
+        part = f"# Part {len(parts) + 1}\n\n{answer}"
+        parts.append(part)
+        size += len(part) + 1
+    return cut("\n".join(parts), chars)
+
+
+TEXTS = {"long": long_answer, "fences": fences_answer, "fences13k": fences_13k, "long1m": long_1m}
+
+
 class Paced:
-    def __init__(self, text: str, chunk_size: int, rate: float) -> None:
+    def __init__(self, text: str, chunk_size: int, rate: float, report: str | None = None) -> None:
         self.events = [sse({"chunk": piece}) for piece in chunked(text, chunk_size)]
         self.rate = rate
         self.served = 0
+        self.report = report
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -84,15 +104,21 @@ class Paced:
         start = loop.time()
         sent = 0
         total = len(self.events)
+        first = last = 0.0
         while sent < total:
             due = min(total, int((loop.time() - start) * self.rate) + 1)
             if due > sent:
                 writer.write(b"".join(self.events[sent:due]))
+                last = time.monotonic()
+                first = first or last
                 sent = due
                 await writer.drain()
             await asyncio.sleep(max(0.0, start + sent / self.rate - loop.time()))
         writer.write(sse({"conversationId": conversation_id}) + sse("[DONE]"))
         await writer.drain()
+        if self.report:
+            with open(self.report, "a") as out:  # noqa: ASYNC230 (one short line, after the stream)
+                out.write(f"{first:.6f} {last:.6f} {total}\n")
 
 
 async def main() -> None:
@@ -101,8 +127,9 @@ async def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=4)
     parser.add_argument("--rate", type=float, default=2000.0, help="chunks per second")
     parser.add_argument("--chars", type=int, default=0, help="cut the text to about this many characters")
+    parser.add_argument("--report", help="append each stream's first/last chunk time (monotonic) here")
     args = parser.parse_args()
-    paced = Paced(cut(TEXTS[args.text](), args.chars), args.chunk_size, args.rate)
+    paced = Paced(cut(TEXTS[args.text](), args.chars), args.chunk_size, args.rate, args.report)
     server = await asyncio.start_server(paced.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     sys.stdout.write(f"{port}\n")

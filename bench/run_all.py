@@ -20,10 +20,13 @@ ORDER = [
     ("stream_fences.py", ["--runs", "3"], ["--runs", "1"]),
     ("keys_while_streaming.py", ["--runs", "2"], ["--runs", "1"]),
     ("several_chats.py", ["--runs", "2"], ["--runs", "1"]),
+    ("stream_scale.py", ["--runs", "2"], ["--runs", "1"]),
     ("startup.py", ["--runs", "5"], ["--runs", "2"]),
     ("open_long.py", ["--runs", "3"], ["--runs", "1"]),
+    ("blackbox.py", ["--runs", "3"], ["--runs", "1"]),
     ("save.py", [], []),
     ("search.py", [], []),
+    ("history_scale.py", [], ["--repeats", "10"]),
 ]
 
 

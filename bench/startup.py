@@ -1,14 +1,18 @@
-"""startup: launch -> first full frame, in a fresh process per run (`python bench/startup.py --child
-KIND`), for the real app with 0 and with 10,000 conversations in its history, and for a bare Textual
-app with the same widgets (Header, Tree, VerticalScroll, TextArea, Footer), measured in the same run.
+"""startup: launch -> the first frame with the composer taking keys, in a fresh process per run
+(`python bench/startup.py --child KIND`), for the app started as the command line starts it
+(`DevicTuiApp.starting`, with a config file) with an empty history, with 10,000 and with 100,000
+conversations, and with `--demo`; and for a bare Textual app with the same widgets (Header, Tree,
+VerticalScroll, TextArea, Footer), measured in the same run.
 
 Time = from just before the parent starts the child process (CLOCK_MONOTONIC is shared between
-processes) to the END of the first frame (`Screen._compositor_refresh`) in which the screen is fully
-built: for the app, MainScreen with its sidebar listing the server (and its history loaded); for the
-bare app, its screen after mount. Both run headless (`App.run_test`, 120x40); the process then exits
-(exit time not counted). The 10,000 conversations (2 messages each) are written once through
-TranscriptStore.save into bench/results/history-10000 (git-ignored) and reused.
-Target: app <= 1.3 x the bare app, with 0 and with 10,000 conversations.
+processes) to the END of the first frame (`Screen._compositor_refresh`) in which a Composer on the
+screen shown has the focus (keys typed from then on go into it); for the bare app, the first frame
+of its screen after mount. Also printed, not a target: the end of the first frame with the sidebar
+listing the server (config read, history listed, main screen built). Both run headless
+(`App.run_test`, 120x40); the process then exits (not counted). The histories come from
+`_history.history_of` (written once into bench/results/, git-ignored, and reused); each launch
+deletes the `ui-state.json` the previous one left, so none reopens another's chat.
+Target: app <= 1.3 x the bare app in every case.
 
 Run: .venv/bin/python bench/startup.py [--runs 5]
 """
@@ -22,60 +26,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 BENCH = "startup"
-HISTORY = 10_000
-
-
-def generate_history(directory: Path, count: int) -> Path:
-    """`count` conversations on server "bench", saved through the store; cached between runs."""
-    from devic_tui.records import Conversation, StoredMessage
-    from devic_tui.store.transcripts import TranscriptStore
-
-    done = directory / "complete"
-    if done.exists():
-        return directory
-    store = TranscriptStore(directory / "transcripts", "json")
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    for index in range(count):
-        stamp = base + timedelta(minutes=index)
-        messages = [
-            StoredMessage(
-                id=f"m{index}-u",
-                role="user",
-                content=f"Question {index} about topic {index % 97}",
-                created_at=stamp,
-            ),
-            StoredMessage(
-                id=f"m{index}-a",
-                role="assistant",
-                content=f"Answer {index}: **bold**, a list\n\n- one\n- two\n\n```python\nx = {index}\n```",
-                created_at=stamp,
-            ),
-        ]
-        store.save(
-            Conversation(
-                id=f"c{index:05d}",
-                title=f"Conversation {index} on topic {index % 97}",
-                server="bench",
-                assistant_id="long",
-                assistant_name="long",
-                created_at=stamp,
-                updated_at=stamp,
-                messages=messages,
-            )
-        )
-    store.close()
-    done.write_text("ok\n")
-    return directory
+HISTORIES = (10_000, 100_000)
 
 
 async def child(kind: str, data: str, launched: float) -> None:
     from textual.app import App, ComposeResult
     from textual.containers import VerticalScroll
+    from textual.css.query import NoMatches
     from textual.screen import Screen
     from textual.widgets import Footer, Header, Static, TextArea, Tree
 
@@ -91,6 +52,7 @@ async def child(kind: str, data: str, launched: float) -> None:
             yield Footer()
 
     first_frame: list[float] = []
+    full_frame: list[float] = []
     original = Screen._compositor_refresh
     app: App[None]
 
@@ -100,44 +62,80 @@ async def child(kind: str, data: str, launched: float) -> None:
         def ready(screen: Screen[Any]) -> bool:
             return screen is app.screen and bool(screen.query(TextArea))
 
+        def full(screen: Screen[Any]) -> bool:
+            return ready(screen)
+
     else:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: ASYNC240
-        from _common import bench_settings, make_app
+        import os
 
-        from devic_tui.screens.main import MainScreen
+        from devic_tui import locations
+        from devic_tui.app import DevicTuiApp
+        from devic_tui.widgets.composer import Composer
 
-        # What the app remembers between runs (the open chat, drafts) in a folder of this launch's
-        # own: every launch starts as the first, whatever the one before left.
-        state = tempfile.TemporaryDirectory()
-        app = make_app(
-            bench_settings("http://127.0.0.1:9/v1/api", ["long"]), Path(data), state_dir=Path(state.name)
-        )
+        os.environ[locations.DATA_DIR_ENV] = data
+        (Path(data) / "ui-state.json").unlink(missing_ok=True)
+        config = Path(data) / "bench-config.toml"
+        app = DevicTuiApp.starting(config, demo=kind == "demo")
 
         def ready(screen: Screen[Any]) -> bool:
-            return isinstance(screen, MainScreen) and bool(screen.sidebar.chat_tree.root.children)
+            focused = app.focused
+            return screen is app.screen and isinstance(focused, Composer) and focused.screen is screen
+
+        def full(screen: Screen[Any]) -> bool:
+            if not ready(screen) or type(screen).__name__ != "MainScreen":
+                return False
+            try:
+                return bool(screen.sidebar.chat_tree.root.children)  # type: ignore[attr-defined]
+            except NoMatches:  # not composed yet
+                return False
 
     def refresh(screen: Screen[Any]) -> None:
         original(screen)
+        now = time.monotonic()
         if not first_frame and ready(screen):
-            first_frame.append(time.monotonic())
+            first_frame.append(now)
+        if not full_frame and full(screen):
+            full_frame.append(now)
 
     Screen._compositor_refresh = refresh  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
-        deadline = time.monotonic() + 30
-        while not first_frame and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while not full_frame and time.monotonic() < deadline:
             await pilot.pause(0.002)
-    print(f"{first_frame[0] - launched:.6f}")
+    print(f"{first_frame[0] - launched:.6f} {full_frame[0] - launched:.6f}")
 
 
-def launch(kind: str, data: Path) -> float:
+CONFIG = """[[servers]]
+name = "bench"
+kind = "agent"
+base_url = "http://127.0.0.1:9/v1/api"
+token = "bench-token"
+read_timeout = 30.0
+assistants = [{ id = "long", name = "long" }, { id = "coder", name = "coder" }]
+"""
+
+
+def prepare_data_dir(data: Path) -> Path:
+    """The data dir's config file (one agent server, its assistants in the config, so no network)."""
+    config = data / "bench-config.toml"
+    config.write_text(CONFIG)
+    config.chmod(0o600)
+    return data
+
+
+def launch(kind: str, data: Path) -> tuple[float, float]:
+    """(launch -> composer taking keys, launch -> sidebar listed) in seconds."""
     launched = time.monotonic()
     found = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--data", str(data), "--launched", repr(launched)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    return float(found.stdout.strip().splitlines()[-1])
+    if found.returncode:
+        raise SystemExit(f"{kind} launch failed:\n{found.stderr[-3000:]}")
+    first, full = found.stdout.strip().splitlines()[-1].split()
+    return float(first), float(full)
 
 
 def main() -> None:
@@ -150,32 +148,39 @@ def main() -> None:
     if args.child:
         asyncio.run(child(args.child, args.data, args.launched))
         return
-    from _common import RESULTS, result
+    from _common import result
+    from _history import history_of
 
-    started = time.perf_counter()
-    history = generate_history(RESULTS / f"history-{HISTORY}", HISTORY)
-    print(f"{BENCH}: {HISTORY:,} conversations ready in {time.perf_counter() - started:.1f} s ({history})")
-    with tempfile.TemporaryDirectory() as empty:
-        kinds = {"bare": Path(empty), "app-0": Path(empty), f"app-{HISTORY}": history}
-        times: dict[str, list[float]] = {kind: [] for kind in kinds}
-        launch("bare", Path(empty))  # warm the page cache and .pyc files
-        launch("app", Path(empty))
-        warm = launch("app", history)  # the first launch on a new history dir also syncs the store's index
-        print(f"  first launch on the history (not counted): {warm * 1000:.0f} ms")
+    histories = {count: prepare_data_dir(history_of(count)) for count in HISTORIES}
+    with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as demo:
+        cases: dict[str, tuple[str, Path]] = {
+            "bare": ("bare", Path(empty)),
+            "empty history": ("app", prepare_data_dir(Path(empty))),
+            **{f"{count:,} conversations": ("app", home) for count, home in histories.items()},
+            "--demo": ("demo", Path(demo)),
+        }
+        times: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}
+        for kind, data in cases.values():  # warm the page cache, the .pyc files and each index
+            launch(kind, data)
         for _ in range(args.runs):
-            for kind, data in kinds.items():
-                times[kind].append(launch("bare" if kind == "bare" else "app", data))
-    for kind, values in times.items():
+            for case, (kind, data) in cases.items():
+                times[case].append(launch(kind, data))
+    for case, values in times.items():
+        firsts, fulls = [v[0] * 1000 for v in values], [v[1] * 1000 for v in values]
         print(
-            f"  {kind}: median {statistics.median(values) * 1000:.0f} ms, worst {max(values) * 1000:.0f} ms"
+            f"  {case}: composer taking keys median {statistics.median(firsts):.0f} ms, "
+            f"worst {max(firsts):.0f} ms; sidebar listed median {statistics.median(fulls):.0f} ms"
         )
-    bare = statistics.median(times["bare"])
-    for kind in ("app-0", f"app-{HISTORY}"):
-        median, worst = statistics.median(times[kind]), max(times[kind])
+    bare = statistics.median(v[0] for v in times["bare"])
+    for case in list(cases)[1:]:
+        firsts = [v[0] for v in times[case]]
+        median, worst = statistics.median(firsts), max(firsts)
+        listed = statistics.median(v[1] for v in times[case])
         result(
             BENCH,
-            f"{kind.replace('app-', '')} conversations: launch -> first full frame",
-            f"{median * 1000:.0f} / {worst * 1000:.0f} ms = {median / bare:.2f}x bare ({bare * 1000:.0f} ms)",
+            f"{case}: launch -> composer taking keys",
+            f"{median * 1000:.0f} / {worst * 1000:.0f} ms = {median / bare:.2f}x bare ({bare * 1000:.0f} ms);"
+            f" sidebar listed {listed * 1000:.0f} ms",
             "<= 1.3x bare",
             median / bare <= 1.3,
         )

@@ -219,8 +219,8 @@ async def main() -> None:
         BENCH,
         "last chunk to screen",
         f"{last[0] * 1000:.0f} / {last[1] * 1000:.0f} ms",
-        "<= 100 ms",
-        last[1] <= 0.1,
+        "<= 50 ms",
+        last[1] <= 0.05,
     )
     result(
         BENCH,
