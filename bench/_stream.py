@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import SIZE, bench_settings, make_app, on_screen, send, settle
+from _common import SIZE, bench_settings, make_app, on_screen, send, settle, spread
 from rich.console import Console, RenderableType
 from rich.segment import Segment
 from textual.app import App, ComposeResult
@@ -275,8 +276,8 @@ class _ReplayApp(App[None]):
 
 async def replay_streamed_rows(text: str, flush_lengths: list[int], width: int) -> list[str]:
     """Let a StreamingMarkdown read the text in exactly the pieces each recorded flush saw (its
-    source grows to each recorded length, then it flushes), then finish, and return the rows its
-    segments and tail show."""
+    source grows to each recorded length, then it flushes), and return the rows it draws then
+    (its finished blocks' lines and the open block's), before `finish` makes the final form."""
     written = [""]
     app = _ReplayApp(lambda: written[0])
     async with app.run_test(size=(width, 40)):
@@ -284,12 +285,9 @@ async def replay_streamed_rows(text: str, flush_lengths: list[int], width: int) 
         for length in [*flush_lengths, len(text)]:
             if length > len(written[0]):
                 written[0] = text[:length]
-                await widget._flush()
+                await widget._flush(now=True)
+        rows = render_rows(widget, width)  # type: ignore[arg-type]  (it has the lines(width) they read)
         await widget.finish()
-        rows: list[str] = []
-        for child in widget.children:
-            assert isinstance(child, Static)
-            rows += render_rows(child.content, width)  # type: ignore[arg-type]
     return rows
 
 
@@ -302,3 +300,98 @@ def first_difference(left: list[str], right: list[str]) -> str:
         if a != b:
             return f"row {index}: {a!r} != {b!r}"
     return f"row counts {len(left)} != {len(right)}" if len(left) != len(right) else "none"
+
+
+# ---- what the streaming benches share besides the stream itself ----
+
+KEY_INTERVAL = 0.05
+"""Seconds between keys a `Typist` presses."""
+
+
+@contextlib.contextmanager
+def full_collections() -> Iterator[list[tuple[float, float]]]:
+    """(start, duration) of each full (generation 2) garbage collection while open (as several_chats)."""
+    found: list[tuple[float, float]] = []
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            found.append((started[0], time.perf_counter() - started[0]))
+
+    gc.callbacks.append(callback)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(callback)
+
+
+class Typist:
+    """A `during` hook for drive_stream: "x" every KEY_INTERVAL into the composer on screen until the
+    stream ends; `keys` gets (posted, posted -> end of the first frame that began with it typed)."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[float, float]] = []
+        self.press_times: list[float] = []
+        self.chat = ""
+        self.messages = 0
+        """The chat typed into, and its messages on screen (`TranscriptPane.messages`) at the end."""
+
+    async def __call__(self, pilot: Pilot[None], screen: MainScreen, trace: Trace) -> None:
+        view = on_screen(screen)
+        composer = view.composer
+        pending: list[tuple[float, int]] = []
+        seen = {"length": 0}
+
+        def before_frame() -> None:
+            seen["length"] = len(composer.text)
+
+        def after_frame(start: float, end: float) -> None:
+            while pending and pending[0][1] <= seen["length"]:
+                posted = pending.pop(0)[0]
+                self.keys.append((posted, end - posted))
+
+        trace.pre_frame_hooks.append(before_frame)
+        trace.frame_hooks.append(after_frame)
+        typed = len(composer.text)
+        next_at = time.perf_counter()
+        presses: list[asyncio.Task[None]] = []
+
+        async def press(started: float) -> None:
+            await pilot.press("x")
+            self.press_times.append(time.perf_counter() - started)
+
+        while trace.end_stream is None:
+            typed += 1
+            started = time.perf_counter()
+            pending.append((started, typed))
+            presses.append(asyncio.create_task(press(started)))
+            next_at += KEY_INTERVAL
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        await asyncio.gather(*presses)
+        self.chat = view.conversation.id
+        self.messages = len(view.pane.messages)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [latency for _, latency in self.keys]
+
+    def summary(self, run: StreamRun) -> str:
+        first = min(posted for posted, _ in self.keys) - run.first_arrival
+        return (
+            f"{len(self.keys)} keys, the first {first:+.1f} s from the first chunk: key -> painted"
+            f" {spread(self.latencies)}; pilot.press returned after {spread(self.press_times)}"
+        )
+
+    def thirds(self, run: StreamRun) -> list[list[float]]:
+        """Latencies of the keys posted in each third of the stream (first to last chunk's arrival;
+        keys before the first chunk count in the first third, after the last in the last)."""
+        parts: list[list[float]] = [[], [], []]
+        span = run.last_arrival - run.first_arrival
+        for posted, latency in self.keys:
+            where = (posted - run.first_arrival) / span
+            parts[min(2, max(0, int(where * 3)))].append(latency)
+        return parts

@@ -19,17 +19,12 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-from _common import on_screen, paced_server, percentile, result, spread
-from _stream import Trace, drive_stream
-from textual.pilot import Pilot
-
-from devic_tui.screens.main import MainScreen
+from _common import paced_server, percentile, result
+from _stream import Typist, drive_stream
 
 BENCH = "keys-while-streaming"
-INTERVAL = 0.05
 
 
 async def main() -> None:
@@ -39,54 +34,12 @@ async def main() -> None:
     p95s: list[float] = []
     every: list[float] = []
     for index in range(args.runs):
-        latencies: list[float] = []
-        press_times: list[float] = []
-
-        async def typist(
-            pilot: Pilot[None],
-            screen: MainScreen,
-            trace: Trace,
-            latencies: list[float] = latencies,
-            press_times: list[float] = press_times,
-        ) -> None:
-            composer = on_screen(screen).composer
-            pending: list[tuple[float, int]] = []
-            seen = {"length": 0}
-
-            def before_frame() -> None:
-                seen["length"] = len(composer.text)
-
-            def after_frame(start: float, end: float) -> None:
-                while pending and pending[0][1] <= seen["length"]:
-                    latencies.append(end - pending.pop(0)[0])
-
-            trace.pre_frame_hooks.append(before_frame)
-            trace.frame_hooks.append(after_frame)
-            typed = len(composer.text)
-            next_at = time.perf_counter()
-            presses: list[asyncio.Task[None]] = []
-
-            async def press(started: float) -> None:
-                await pilot.press("x")
-                press_times.append(time.perf_counter() - started)
-
-            while trace.end_stream is None:
-                typed += 1
-                started = time.perf_counter()
-                pending.append((started, typed))
-                presses.append(asyncio.create_task(press(started)))
-                next_at += INTERVAL
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-            await asyncio.gather(*presses)
-
+        typist = Typist()
         with paced_server("long", 4, 2000.0) as port, tempfile.TemporaryDirectory() as data:
             run = await drive_stream(port, "long", Path(data), during=typist)
-        print(
-            f"  run {index + 1}: {len(press_times)} keys over {run.done - run.first_arrival:.1f} s;"
-            f" key -> painted {spread(latencies)}; pilot.press returned after {spread(press_times)}"
-        )
-        p95s.append(percentile(latencies, 95))
-        every += latencies
+        print(f"  run {index + 1}: over {run.done - run.first_arrival:.1f} s: {typist.summary(run)}")
+        p95s.append(percentile(typist.latencies, 95))
+        every += typist.latencies
     result(
         BENCH,
         "key -> painted p95 (median/worst run)",

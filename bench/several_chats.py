@@ -37,12 +37,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +56,7 @@ from _common import (
     spread,
 )
 from _paced_server import cut
-from _stream import Trace, instrument, screen_times
+from _stream import Trace, full_collections, instrument, screen_times
 from textual.pilot import Pilot
 
 from devic_tui.emulator.scripts import chunked, long_answer
@@ -109,27 +107,6 @@ class Run:
     full_collections: list[float]
     """How long each full (generation 2) garbage collection in the window took."""
     switches: list[Switch] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def full_collections() -> Iterator[list[tuple[float, float]]]:
-    """Records (start, duration) of each full garbage collection while open."""
-    found: list[tuple[float, float]] = []
-    started: list[float] = []
-
-    def callback(phase: str, info: dict[str, int]) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            started[:] = [now()]
-        elif started:
-            found.append((started[0], now() - started[0]))
-
-    gc.callbacks.append(callback)
-    try:
-        yield found
-    finally:
-        gc.callbacks.remove(callback)
 
 
 async def open_chats(pilot: Pilot[None], screen: MainScreen) -> list[ChatView]:

@@ -43,20 +43,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import contextlib
 import gc
 import random
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from _common import on_screen, paced_server, peak_rss_mb, percentile, result, spread
 from _paced_server import cut, long_1m
-from _stream import StreamRun, Trace, drive_stream
+from _stream import StreamRun, Typist, drive_stream, full_collections
 from textual.pilot import Pilot
 
 from devic_tui.emulator.scripts import long_answer
@@ -79,7 +77,6 @@ DEEP_CHUNK = 4
 DEEP_RATE = 2000.0
 EXCHANGES = 24
 HISTORY_ID = "bench-history-48"
-INTERVAL = 0.05
 """Seconds between keys."""
 
 
@@ -123,27 +120,6 @@ def tenths(run: StreamRun) -> list[list[float]]:
     return parts
 
 
-@contextlib.contextmanager
-def full_collections() -> Iterator[list[tuple[float, float]]]:
-    """(start, duration) of each full (generation 2) garbage collection while open (as several_chats)."""
-    found: list[tuple[float, float]] = []
-    started: list[float] = []
-
-    def callback(phase: str, info: dict[str, int]) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            started[:] = [time.perf_counter()]
-        elif started:
-            found.append((started[0], time.perf_counter() - started[0]))
-
-    gc.callbacks.append(callback)
-    try:
-        yield found
-    finally:
-        gc.callbacks.remove(callback)
-
-
 async def stream(port: int, data: Path, **options: Any) -> tuple[StreamRun, list[tuple[float, float]]]:
     """`drive_stream` after collecting the earlier runs' apps (their garbage would otherwise be
     collected during this run: a full collection of an old app's widgets takes ~0.5 s); with the
@@ -174,74 +150,6 @@ def describe(run: StreamRun, expected: str, collections: list[tuple[float, float
 
 
 # ---- keys typed during a stream (keys_while_streaming's method) ----
-
-
-class Typist:
-    """A `during` hook for drive_stream: "x" every INTERVAL into the composer on screen until the
-    stream ends; `keys` gets (posted, posted -> end of the first frame that began with it typed)."""
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[float, float]] = []
-        self.press_times: list[float] = []
-        self.chat = ""
-        self.messages = 0
-        """The chat typed into, and its messages on screen (`TranscriptPane.messages`) at the end."""
-
-    async def __call__(self, pilot: Pilot[None], screen: MainScreen, trace: Trace) -> None:
-        view = on_screen(screen)
-        composer = view.composer
-        pending: list[tuple[float, int]] = []
-        seen = {"length": 0}
-
-        def before_frame() -> None:
-            seen["length"] = len(composer.text)
-
-        def after_frame(start: float, end: float) -> None:
-            while pending and pending[0][1] <= seen["length"]:
-                posted = pending.pop(0)[0]
-                self.keys.append((posted, end - posted))
-
-        trace.pre_frame_hooks.append(before_frame)
-        trace.frame_hooks.append(after_frame)
-        typed = len(composer.text)
-        next_at = time.perf_counter()
-        presses: list[asyncio.Task[None]] = []
-
-        async def press(started: float) -> None:
-            await pilot.press("x")
-            self.press_times.append(time.perf_counter() - started)
-
-        while trace.end_stream is None:
-            typed += 1
-            started = time.perf_counter()
-            pending.append((started, typed))
-            presses.append(asyncio.create_task(press(started)))
-            next_at += INTERVAL
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-        await asyncio.gather(*presses)
-        self.chat = view.conversation.id
-        self.messages = len(view.pane.messages)
-
-    @property
-    def latencies(self) -> list[float]:
-        return [latency for _, latency in self.keys]
-
-    def summary(self, run: StreamRun) -> str:
-        first = min(posted for posted, _ in self.keys) - run.first_arrival
-        return (
-            f"{len(self.keys)} keys, the first {first:+.1f} s from the first chunk: key -> painted"
-            f" {spread(self.latencies)}; pilot.press returned after {spread(self.press_times)}"
-        )
-
-    def thirds(self, run: StreamRun) -> list[list[float]]:
-        """Latencies of the keys posted in each third of the stream (first to last chunk's arrival;
-        keys before the first chunk count in the first third, after the last in the last)."""
-        parts: list[list[float]] = [[], [], []]
-        span = run.last_arrival - run.first_arrival
-        for posted, latency in self.keys:
-            where = (posted - run.first_arrival) / span
-            parts[min(2, max(0, int(where * 3)))].append(latency)
-        return parts
 
 
 def keys_value(p95s: list[float], every: list[float]) -> str:

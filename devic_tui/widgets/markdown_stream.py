@@ -244,6 +244,11 @@ class StreamingMarkdown(Widget):
         self._lay_out(width)
         return len(self._sealed) + len(self._tail)
 
+    def lines(self, width: int) -> list[Strip]:
+        """The lines this widget draws at `width`, unstyled (what a check of the streamed form reads)."""
+        self._lay_out(width)
+        return [*self._sealed, *self._tail]
+
     def render_line(self, y: int) -> Strip:
         sealed = len(self._sealed)
         if y < sealed:
