@@ -99,6 +99,7 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         caller tells it."""
         self.keymap: dict[str, str] = {}
         self._first_frame = first_frame or FirstFrame()
+        self._start_screen: StartScreen | None = None
         if demo:
             self.sub_title = "demo"
         if settings is not None and service is None:
@@ -145,14 +146,17 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         # no full collection during an 81 KB stream (bench/stream_mixed.py; README of bench/).
         gc.set_threshold(*GC_THRESHOLDS)
         if self.settings is not None and self.service is not None:
-            self._apply_settings(self.settings, [], [])
+            from devic_tui.themes import load_theme_files
+
+            themes, theme_notices = load_theme_files()
+            self._apply_settings(self.settings, themes, [("Theme", n) for n in theme_notices])
             self.push_screen(self._main_screen(self.service))
             return
         if self._first_frame.theme in self.available_themes:
             self.theme = self._first_frame.theme
-        start = StartScreen(show_sidebar=self._first_frame.show_sidebar)
-        self.push_screen(start)
-        start.call_after_refresh(self._start)
+        self._start_screen = StartScreen(show_sidebar=self._first_frame.show_sidebar)
+        self.push_screen(self._start_screen)
+        self._start_screen.call_after_refresh(self._start)
 
     @work(group="start", exit_on_error=False)
     async def _start(self) -> None:
@@ -179,11 +183,12 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         self.launch, self.settings, self.service = launch, launch.settings, launch.service
         notices = [("Config", warning) for warning in launch.warnings]
         self._apply_settings(self.settings, themes, [*notices, *(("Theme", n) for n in theme_notices)])
-        start = self.screen
-        carried, send = "", False
-        if isinstance(start, StartScreen):
-            carried, send = start.composer.text, start.send_when_open
-        await self.switch_screen(self._main_screen(self.service, carried=carried, send=send))
+        start = self._start_screen
+        assert start is not None
+        while self.screen is not start:  # F1 or the palette, opened while starting
+            await self.pop_screen()
+        main = self._main_screen(self.service, carried=start.composer.text, send=start.send_when_open)
+        await self.switch_screen(main)
 
     def _main_screen(self, service: ChatService, *, carried: str = "", send: bool = False) -> Screen[None]:
         from devic_tui.screens.main import MainScreen
@@ -194,11 +199,6 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         self, settings: Settings, themes: list[Theme], notices: list[tuple[str, str]]
     ) -> None:
         """The theme, theme files and keymap the config names, and what there is to say about them."""
-        if self.launch is None:
-            from devic_tui.themes import load_theme_files
-
-            themes, theme_notices = load_theme_files()
-            notices = [*notices, *(("Theme", notice) for notice in theme_notices)]
         for theme in themes:
             self.register_theme(theme)
         for title, notice in notices:

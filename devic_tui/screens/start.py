@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from devic_tui.widgets.composer import Composer
 
@@ -25,7 +25,13 @@ class StartScreen(Screen[None]):
         self._show_sidebar = show_sidebar
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        # The app's title as a plain line, not a Header: a Header watches the app's title, and the
+        # main screen sets it while this screen is being taken down.
+        yield Static(
+            self.app.title + (f" — {self.app.sub_title}" if self.app.sub_title else ""),
+            classes="start-header",
+            markup=False,
+        )
         with Horizontal(id="body"):
             sidebar = Static("Loading…", id="sidebar", classes="starting", markup=False)
             sidebar.display = self._show_sidebar

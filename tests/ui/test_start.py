@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
+from devic_tui import launch
 from devic_tui.app import DevicTuiApp
 from devic_tui.config import ConfigError
 from devic_tui.emulator import EmulatorServer
@@ -17,6 +21,22 @@ from devic_tui.screens.main import MainScreen
 from devic_tui.screens.start import StartScreen
 from devic_tui.widgets.composer import Composer
 from tests.ui.conftest import settle, wait_until
+
+
+@pytest.fixture
+def held_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Reading the config (in its thread) waits until the test sets the event: the test acts on
+    the start screen for certain, however fast or loaded the machine."""
+    go = threading.Event()
+    real = launch.prepare
+
+    def held(*args: object, **kwargs: bool) -> launch.Launch:
+        go.wait(10)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(launch, "prepare", held)
+    yield go
+    go.set()
 
 
 def write_config(path: Path, emulator: EmulatorServer, *, theme: str = "dracula") -> Path:
@@ -30,7 +50,7 @@ def write_config(path: Path, emulator: EmulatorServer, *, theme: str = "dracula"
 
 
 async def test_the_first_frame_takes_keys_and_they_reach_the_first_chat(
-    emulator: EmulatorServer, tmp_path: Path
+    emulator: EmulatorServer, tmp_path: Path, held_start: threading.Event
 ) -> None:
     app = DevicTuiApp.starting(write_config(tmp_path / "config.toml", emulator))
     async with app.run_test(size=(120, 36)) as pilot:
@@ -38,6 +58,7 @@ async def test_the_first_frame_takes_keys_and_they_reach_the_first_chat(
         assert app.theme == "dracula"  # from the first frame on, not after the config is read
         assert isinstance(app.focused, Composer)
         await pilot.press(*"early words")
+        held_start.set()
         screen = await settle(pilot)
         assert screen.current is not None
         assert screen.current.composer.text == "early words"
@@ -45,13 +66,30 @@ async def test_the_first_frame_takes_keys_and_they_reach_the_first_chat(
         assert not screen.current.conversation.messages
 
 
+async def test_help_opened_while_starting_gives_way_to_the_main_screen(
+    emulator: EmulatorServer, tmp_path: Path, held_start: threading.Event
+) -> None:
+    app = DevicTuiApp.starting(write_config(tmp_path / "config.toml", emulator))
+    async with app.run_test(size=(120, 36)) as pilot:
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        await pilot.press(*"kept", "f1")
+        assert app.screen_stack[-2] is start
+        held_start.set()
+        screen = await settle(pilot)
+        assert [type(s).__name__ for s in app.screen_stack] == ["Screen", "MainScreen"]
+        assert screen.current is not None
+        assert screen.current.composer.text == "kept"
+
+
 async def test_enter_on_the_first_frame_sends_once_the_chat_is_open(
-    emulator: EmulatorServer, tmp_path: Path
+    emulator: EmulatorServer, tmp_path: Path, held_start: threading.Event
 ) -> None:
     app = DevicTuiApp.starting(write_config(tmp_path / "config.toml", emulator))
     async with app.run_test(size=(120, 36)) as pilot:
         assert isinstance(app.screen, StartScreen)
         await pilot.press(*"sent early", "enter")
+        held_start.set()
         screen = await settle(pilot)
         assert screen.current is not None
         await wait_until(pilot, lambda: len(screen.current.conversation.messages) == 2)  # type: ignore[union-attr]
