@@ -7,7 +7,7 @@ wrapping methods for the duration of the run only (no product code changes):
   turn recorded the event; `turn.answer_length`) that finds the answer's text longer than the
   last one did: time and the text's length. This is a chunk reaching the view: the view reads the
   text from the turn's record, so this is where `MessageView.write` used to be called per chunk;
-- every `StreamingMarkdown._flush` (the view reading the source and catching up, at most once per
+- every `MarkdownBody._flush` (the view reading the source and catching up, at most once per
   frame): start, end, how much of the source it has read (`received_chars`), and whether its chat
   was on screen (`ChatView.active`);
 - every `Screen._compositor_refresh` of the main screen (a frame: `render_update` + display): start, end;
@@ -37,12 +37,11 @@ from textual.app import App, ComposeResult
 from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Static
 
 from devic_tui.screens.main import MainScreen
 from devic_tui.turn import Turn
 from devic_tui.widgets.chat_view import ChatView
-from devic_tui.widgets.markdown_stream import StreamingMarkdown, render_markdown
+from devic_tui.widgets.markdown_stream import MarkdownBody, render_markdown
 from devic_tui.widgets.message_view import MessageData, MessageView
 
 now = time.perf_counter
@@ -75,13 +74,13 @@ def chat_of(node: DOMNode) -> ChatView | None:
 @contextlib.contextmanager
 def instrument(*traces: Trace) -> Iterator[None]:
     original_turn_changed = ChatView._turn_changed
-    original_flush = StreamingMarkdown._flush
+    original_flush = MarkdownBody._flush
     original_end = MessageView.end_stream
     original_refresh = Screen._compositor_refresh
     chats: dict[int, ChatView | None] = {}
-    """id(StreamingMarkdown) -> its chat (looked up once per widget, not per flush)."""
+    """id(MarkdownBody) -> its chat (looked up once per widget, not per flush)."""
     ending: set[int] = set()
-    """id of the StreamingMarkdown whose `end_stream` is running (its last flush is not "hidden")."""
+    """id of the MarkdownBody whose `end_stream` is running (its last flush is not "hidden")."""
 
     def turn_changed(self: ChatView, turn: Turn) -> None:
         arrived = now()
@@ -91,7 +90,7 @@ def instrument(*traces: Trace) -> Iterator[None]:
                 trace.arrivals.append((arrived, length))
         original_turn_changed(self, turn)
 
-    async def flush(self: StreamingMarkdown, **kwargs: bool) -> None:
+    async def flush(self: MarkdownBody, **kwargs: bool) -> None:
         start = now()
         await original_flush(self, **kwargs)
         end = now()
@@ -107,7 +106,7 @@ def instrument(*traces: Trace) -> Iterator[None]:
 
     async def end_stream(self: MessageView, data: MessageData) -> None:
         view = chat_of(self)
-        stream = self.query(StreamingMarkdown)
+        stream = self.query(MarkdownBody)
         keys = {id(widget) for widget in stream}
         ending.update(keys)
         start = now()
@@ -136,14 +135,14 @@ def instrument(*traces: Trace) -> Iterator[None]:
                     hook(start, end)
 
     ChatView._turn_changed = turn_changed  # type: ignore[method-assign]
-    StreamingMarkdown._flush = flush  # type: ignore[method-assign]
+    MarkdownBody._flush = flush  # type: ignore[method-assign]
     MessageView.end_stream = end_stream  # type: ignore[method-assign]
     Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
     try:
         yield
     finally:
         ChatView._turn_changed = original_turn_changed  # type: ignore[method-assign]
-        StreamingMarkdown._flush = original_flush  # type: ignore[method-assign]
+        MarkdownBody._flush = original_flush  # type: ignore[method-assign]
         MessageView.end_stream = original_end  # type: ignore[method-assign]
         Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
 
@@ -221,10 +220,10 @@ async def drive_stream(
             if side is not None:
                 await side
         view = on_screen(screen).pane.views()[-1]
-        body = view.query_one(".message-body", Static)
+        body = view.query_one(".message-body", MarkdownBody)
         text = view.data.content
         width = body.content_region.width
-        final_body = body.content
+        final_body = body
         await pilot.pause()
     shown, done = screen_times(trace)
     lags = [s - a for (a, _), s in zip(trace.arrivals, shown, strict=True)]
@@ -252,7 +251,7 @@ def render_rows(renderable: RenderableType, width: int) -> list[str]:
     """A renderable's lines at `width` as ANSI strings, trailing unstyled blanks removed."""
     console = _console(width)
     rows: list[str] = []
-    cached = getattr(renderable, "lines", None)  # the app's cached Visuals (BlockDocument, CachedMarkdown)
+    cached = getattr(renderable, "lines", None)  # the app's cached Visuals (MarkdownBody)
     if callable(cached):
         lines: list[list[Segment]] = [list(strip) for strip in cached(width)]
     else:
@@ -271,23 +270,23 @@ class _ReplayApp(App[None]):
         self.source = source
 
     def compose(self) -> ComposeResult:
-        yield StreamingMarkdown(self.source)
+        yield MarkdownBody(source=self.source)
 
 
 async def replay_streamed_rows(text: str, flush_lengths: list[int], width: int) -> list[str]:
-    """Let a StreamingMarkdown read the text in exactly the pieces each recorded flush saw (its
+    """Let a MarkdownBody read the text in exactly the pieces each recorded flush saw (its
     source grows to each recorded length, then it flushes), and return the rows it draws then
     (its finished blocks' lines and the open block's), before `finish` makes the final form."""
     written = [""]
     app = _ReplayApp(lambda: written[0])
     async with app.run_test(size=(width, 40)):
-        widget = app.query_one(StreamingMarkdown)
+        widget = app.query_one(MarkdownBody)
         for length in [*flush_lengths, len(text)]:
             if length > len(written[0]):
                 written[0] = text[:length]
                 await widget._flush(now=True)
         rows = render_rows(widget, width)  # type: ignore[arg-type]  (it has the lines(width) they read)
-        await widget.finish()
+        await widget.finish(text)
     return rows
 
 

@@ -10,12 +10,12 @@ by a draft). Two kinds of run, each in a fresh app:
 
 Figures, over the same window of each run (from 1.5 s after the last stream began, 6 s long):
 - for A (on screen): lag (its chunk reaching the view, i.e. `ChatView._turn_changed` finding the
-  answer longer, -> end of the first frame after the `StreamingMarkdown._flush` that read it)
+  answer longer, -> end of the first frame after the `MarkdownBody._flush` that read it)
   p50/p95/max, and frame cost (`Screen._compositor_refresh`) p50/p95/max, as stream_mixed prints them;
 - CPU time of the app's process (`time.process_time`: every thread; the paced server is another
   process) per second of wall time, alone vs together; the difference over 3 is the cost of one
   off-screen stream;
-- off-screen renders: `StreamingMarkdown._flush` calls of a chat while it is not on screen:
+- off-screen renders: `MarkdownBody._flush` calls of a chat while it is not on screen:
   expected 0 (a hidden view renders nothing and catches up when shown);
 - full garbage collections in the window and how long each took (they explain lag spikes). The
   previous run's app is collected (`gc.collect()`) before each run, so that its garbage is not
@@ -27,7 +27,7 @@ its turn held when the switch was asked; when that catch-up flush began and what
 cost; and how many frames were painted with the chat on screen before it caught up (frames
 showing its older text).
 
-Hooks (bench/_stream.py, for the run only): `ChatView._turn_changed`, `StreamingMarkdown._flush`,
+Hooks (bench/_stream.py, for the run only): `ChatView._turn_changed`, `MarkdownBody._flush`,
 `MessageView.end_stream`, `Screen._compositor_refresh`.
 
 Run: .venv/bin/python bench/several_chats.py [--runs 2]

@@ -6,12 +6,12 @@ Figures (per run; median and worst over runs):
 - lag: chunk arrival (the chat's per-event handler `ChatView._turn_changed` finding the turn's answer
   longer; the view reads the text from the turn, so this is where `MessageView.write` used to be
   called per chunk) -> end of the frame that first showed its text (the first frame after the
-  `StreamingMarkdown._flush` that read it), p50/p95/max;
+  `MarkdownBody._flush` that read it), p50/p95/max;
   target: never more than 100 ms behind the network (max <= 100 ms);
 - last chunk: its arrival -> on screen; target <= 100 ms;
 - fidelity: the final screen's body vs one render of the whole text, and the streamed widget (replayed
   with exactly the text each flush saw, then finished) vs one render of the whole text; target identical;
-- stream-flat: median StreamingMarkdown._flush cost in the first vs last 10 % of the text;
+- stream-flat: median MarkdownBody._flush cost in the first vs last 10 % of the text;
   target ratio <= 1.5.
 Baseline, same run: Textual's stock `Markdown.get_stream` in a minimal app (anchored VerticalScroll +
 Markdown), the same chunks on the same 2,000/s schedule written in-process; its total time and lag.

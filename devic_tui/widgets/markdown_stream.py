@@ -1,12 +1,20 @@
-"""Markdown that streams cheaply, and renders a finished message the same way.
+"""Markdown drawn a line at a time: the body of an answer, streaming or finished.
 
 Rich's Markdown renders a document as its top-level blocks one after another, with one blank line
 between them (none after a horizontal rule), and each block renders the same whether alone or in
-the whole document. So a document is kept as a list of top-level blocks, each rendered once per
-width and cached (`BlockDocument`). While an answer streams, only the open last block is parsed
-and rendered again, at most once per frame however many chunks arrived; finished blocks are sealed
-into a few segment widgets and never parsed or highlighted again. A finished message is one widget
-holding one BlockDocument. Text is kept in the model (the stored message), not in widgets.
+the whole document. So a message is kept as its top-level blocks, laid out at the width shown
+(`BlockLayout`: each block's height and first line), and drawn a line at a time: Textual asks for
+the lines on screen, and only the blocks those lines fall in are rendered. The lines of the blocks
+drawn lately are kept (`KEPT_LINES`); a block scrolled back to is rendered again. So a frame costs
+the lines on screen, a long answer holds a few hundred lines of rendered text however long it is,
+and the garbage collector has few objects to walk (a 1 MB answer held whole was ~270,000 of them,
+and full collections of 400-650 ms while it streamed).
+
+While an answer streams, only its open last block is parsed and rendered again, at most once per
+frame however many chunks arrived; finished blocks are sealed and never parsed again. When the
+answer ends, the open block is sealed too: the finished message is the same widget, and its lines
+are those of one render of the whole text. The text lives in the model (the turn's record, the
+stored message), not here.
 
 Why not Textual's `MarkdownStream`: on an 81 KB answer it needs ~19 s on our machines, rebuilds
 whole lists per append and mounts ~80 widgets per 4 KB (shared/research/STREAMING.md).
@@ -14,22 +22,20 @@ whole lists per append and mounts ~80 widgets per 4 KB (shared/research/STREAMIN
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable
 
 from markdown_it import MarkdownIt
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions
 from rich.markdown import Markdown as RichMarkdown
-from textual._context import active_app
-from textual.css.styles import RulesMap
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.style import Style
 from textual.timer import Timer
-from textual.visual import RenderOptions, Visual
 from textual.widget import Widget
 
 from devic_tui.text_safety import visible
@@ -41,8 +47,13 @@ KEY_QUIET = 0.04
 alone (cheap) instead of the key and the answer's new lines (the most expensive kind of frame)…"""
 MOST_DEFERRED = 0.1
 """…but never more than this after it was last drawn, however fast the person types."""
+KEPT_LINES = 400
+"""Rendered lines a message keeps (about ten screens; more when one block is longer)."""
 CODE_THEME = "monokai"
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+
+Render = Callable[[str], list[Strip]]
+"""One block of Markdown to its lines (at the width of the layout that calls it)."""
 
 
 def is_rule(block: str) -> bool:
@@ -80,160 +91,127 @@ def all_blocks(text: str, parser: MarkdownIt | None = None) -> list[str]:
     return [*finished, last] if last.strip() else finished
 
 
-def _starts_blank(lines: list[Strip]) -> bool:
-    return bool(lines) and not lines[0].text
+def plain_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _render_lines(renderable: RenderableType, width: int) -> list[Strip]:
-    app = active_app.get(None)
-    console = app.console if app is not None else Console(force_terminal=True, color_system="truecolor")
-    base = app.console_options if app is not None else console.options
-    options = base.update(width=width, height=None, highlight=False)
-    return [Strip(line) for line in console.render_lines(renderable, options, pad=False)]
+def blank_line_between(before: str | None, lines: list[Strip]) -> bool:
+    """Whether Rich puts a blank line before a block rendered to `lines`, after the block `before`
+    (containers such as lists and tables bring their own)."""
+    return before is not None and not is_rule(before) and not (lines and not lines[0].text)
 
 
-class _CachedVisual(Visual):
-    """A Visual whose lines are made once per width and kept: Textual asks a Static for its
-    height and then for its lines, and again whenever the layout changes; a Rich renderable would
-    be rendered (and its code highlighted) every time."""
+def block_renderer(console: Console, options: ConsoleOptions, width: int) -> Render:
+    """Blocks to lines at `width`, rendered as the app's console renders."""
+    at_width = options.update(width=width, height=None, highlight=False)
 
-    _WIDTHS_KEPT = 3
+    def render(block: str) -> list[Strip]:
+        return [Strip(line) for line in console.render_lines(render_markdown(block), at_width, pad=False)]
 
-    def __init__(self) -> None:
-        self._by_width: dict[int, list[Strip]] = {}
-
-    def _make_lines(self, width: int) -> list[Strip]:
-        raise NotImplementedError
-
-    def lines(self, width: int) -> list[Strip]:
-        found = self._by_width.get(width)
-        if found is None:
-            if len(self._by_width) >= self._WIDTHS_KEPT:
-                self._by_width.pop(next(iter(self._by_width)))
-            found = self._by_width[width] = self._make_lines(width)
-        return found
-
-    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
-        return container_width
-
-    def get_height(self, rules: RulesMap, width: int) -> int:
-        return len(self.lines(width))
-
-    def render_strips(
-        self, width: int, height: int | None, style: Style, options: RenderOptions
-    ) -> list[Strip]:
-        base = style.rich_style
-        return [line.apply_style(base) for line in self.lines(width)[:height]]
+    return render
 
 
-class CachedMarkdown(_CachedVisual):
-    """A whole Markdown message, rendered once per width (a message read from history)."""
+class BlockLayout:
+    """A list of blocks laid out at one width: where each block's lines start, and the lines of the
+    blocks drawn lately. Blocks are only ever added at the end of the list it was given."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    def __init__(self, blocks: list[str], width: int, render: Render) -> None:
+        self.blocks = blocks
+        self.width = width
+        self.render = render
+        self._starts: list[int] = []
+        """First line of each block (of the blank line before it, when it has one)."""
+        self._blank_before: list[bool] = []
+        self.height = 0
+        self._kept: OrderedDict[int, list[Strip]] = OrderedDict()
+        self._kept_lines = 0
 
-    def _make_lines(self, width: int) -> list[Strip]:
-        return _render_lines(render_markdown(self.text), width)
+    @property
+    def kept_lines(self) -> int:
+        """How many rendered lines are kept now."""
+        return self._kept_lines
 
+    def catch_up(self) -> None:
+        """Lay out the blocks added since the last call (each is rendered once to learn its height)."""
+        for index in range(len(self._starts), len(self.blocks)):
+            lines = self.render(self.blocks[index])
+            blank = blank_line_between(self.blocks[index - 1] if index else None, lines)
+            self._starts.append(self.height)
+            self._blank_before.append(blank)
+            self.height += blank + len(lines)
+            self._keep(index, lines)
 
-class BlockDocument(_CachedVisual):
-    """Markdown as top-level blocks, each rendered once per width and kept, so adding a block
-    renders only that block. Its lines are those of one render of the whole text."""
+    def line(self, y: int) -> Strip:
+        index = bisect.bisect_right(self._starts, y) - 1
+        offset = y - self._starts[index] - self._blank_before[index]
+        if offset < 0:
+            return Strip.blank(0)
+        lines = self._kept.get(index)
+        if lines is None:
+            lines = self.render(self.blocks[index])
+            self._keep(index, lines)
+        else:
+            self._kept.move_to_end(index)
+        return lines[offset] if offset < len(lines) else Strip.blank(0)
 
-    def __init__(self, blocks: Iterable[str] = (), *, previous: str | None = None) -> None:
-        super().__init__()
-        self.blocks: list[str] = list(blocks)
-        self.previous = previous
-        """The block just before this document's first, when it continues another (a segment)."""
-        self._block_lines: dict[int, list[list[Strip]]] = {}
-
-    @classmethod
-    def from_text(cls, text: str) -> BlockDocument:
-        return cls(all_blocks(text))
-
-    @classmethod
-    def joined(cls, parts: list[BlockDocument]) -> BlockDocument:
-        """One document of several, keeping the lines their blocks were already rendered to."""
-        whole = cls([block for part in parts for block in part.blocks])
-        widths = {width for part in parts for width in part._block_lines}
-        for width in widths:
-            reused: list[list[Strip]] = []
-            for part in parts:
-                lines = part._block_lines.get(width, [])
-                reused.extend(lines)
-                if len(lines) < len(part.blocks):
-                    break  # the rest is rendered when first asked for
-            whole._block_lines[width] = reused
-        return whole
-
-    def extend(self, blocks: Iterable[str]) -> None:
-        self.blocks.extend(blocks)
-        self._by_width.clear()  # the joined lines; each block's own lines stay
-
-    def _make_lines(self, width: int) -> list[Strip]:
-        rendered = self._block_lines.setdefault(width, [])
-        if len(self._block_lines) > self._WIDTHS_KEPT:
-            self._block_lines.pop(next(iter(self._block_lines)))
-        for block in self.blocks[len(rendered) :]:
-            rendered.append(_render_lines(render_markdown(block), width))
-        joined: list[Strip] = []
-        for index, lines in enumerate(rendered):
-            before = self.blocks[index - 1] if index else self.previous
-            if before is not None and not is_rule(before) and not _starts_blank(lines):
-                # Rich's one blank line between blocks; containers (lists, tables) bring their own.
-                joined.append(Strip.blank(0))
-            joined.extend(lines)
-        return joined
+    def _keep(self, index: int, lines: list[Strip]) -> None:
+        self._kept[index] = lines
+        self._kept_lines += len(lines)
+        while self._kept_lines > KEPT_LINES and len(self._kept) > 1:
+            _, dropped = self._kept.popitem(last=False)
+            self._kept_lines -= len(dropped)
 
 
-class StreamingMarkdown(Widget):
-    """The answer being written, as one widget drawn a line at a time: the lines of its finished
-    blocks (each block rendered once, when it is sealed), then the open last block's.
+class MarkdownBody(Widget):
+    """An answer's body, drawn a line at a time from its blocks (`BlockLayout`) and, while it is
+    being written, the open last block's lines.
 
-    It reads the text from its source (the turn's record of the answer: the one copy of the text)
-    when poked, at most once per frame, taking only what was added since the last look. Text is
-    only ever appended while an answer streams; whether the final text is still what was read
-    (a server may send the whole answer again at the end) is told by a running checksum, so no
-    second copy of the text is kept here.
-
-    Textual asks a widget for the lines it shows (`render_line`), so a frame costs the lines on
-    screen however long the answer is, and no child widgets are laid out as it grows."""
+    Given a `source` (the turn's record of the answer: the one copy of the text), it streams: when
+    poked it reads the source, at most once per frame, taking only what was added since the last
+    look, until `finish`. Text is only ever appended while an answer streams; whether the final text
+    is still what was read (a server may send the whole answer again at the end) is told by a
+    running checksum, so no second copy of the text is kept here."""
 
     DEFAULT_CSS = """
-    StreamingMarkdown { height: auto; }
+    MarkdownBody { height: auto; }
     """
 
-    def __init__(self, source: Callable[[], str], *, classes: str | None = None) -> None:
+    def __init__(
+        self, text: str = "", *, source: Callable[[], str] | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(classes=classes)
         self._source = source
+        self.blocks: list[str] = [] if source is not None else all_blocks(plain_newlines(text))
+        """The sealed blocks, in order."""
         self._open = ""
         self._parser = markdown_parser()
         self._timer: Timer | None = None
-        self.document = BlockDocument()
-        """Every sealed block, in order: becomes the finished message's body."""
-        self._width = 0
-        self._block_lines: list[list[Strip]] = []
-        """Each sealed block's lines at `_width`."""
-        self._sealed: list[Strip] = []
-        """The sealed blocks' lines joined (Rich's blank line between blocks) at `_width`."""
+        self._layout: BlockLayout | None = None
         self._tail: list[Strip] = []
-        """The open block's lines at `_width` (with the blank line before it)."""
-        self._tail_doc: BlockDocument | None = None
-        self.received_chars = 0
-        """How much of the source's text was read so far (and is on screen after the flush)."""
+        """The open block's lines at the layout's width (with the blank line before it)."""
+        self.received_chars = 0 if source is not None else len(text)
+        """How much of the text was read (and is on screen after the flush)."""
         self._checksum = 0
         self._drawn_at = 0.0
 
+    @property
+    def streaming(self) -> bool:
+        return self._source is not None
+
     def reads(self, text: str) -> bool:
-        """Whether `text` is exactly what this widget read and rendered."""
+        """Whether `text` is exactly what this widget read from its source and rendered."""
         return len(text) == self.received_chars and zlib.crc32(text.encode("utf-8", "surrogatepass")) == (
             self._checksum
         )
 
-    @property
-    def block_count(self) -> int:
-        return len(self.document.blocks)
+    def show(self, text: str) -> None:
+        """Show `text` instead (a finished message whose text changed); streaming stops."""
+        self._stop_timer()
+        self._source = None
+        self.blocks, self._open, self._tail = all_blocks(plain_newlines(text)), "", []
+        self._layout = None
+        self.received_chars = len(text)
+        self.refresh(layout=True)
 
     # --- drawing -----------------------------------------------------------------------------------
 
@@ -241,62 +219,69 @@ class StreamingMarkdown(Widget):
         return container.width
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        self._lay_out(width)
-        return len(self._sealed) + len(self._tail)
-
-    def lines(self, width: int) -> list[Strip]:
-        """The lines this widget draws at `width`, unstyled (what a check of the streamed form reads)."""
-        self._lay_out(width)
-        return [*self._sealed, *self._tail]
+        layout = self._lay_out(width)
+        return (layout.height if layout is not None else 0) + len(self._tail)
 
     def render_line(self, y: int) -> Strip:
-        sealed = len(self._sealed)
-        if y < sealed:
-            line = self._sealed[y]
-        elif y - sealed < len(self._tail):
-            line = self._tail[y - sealed]
+        layout = self._layout
+        laid_out = layout.height if layout is not None else 0
+        if layout is not None and y < laid_out:
+            line = layout.line(y)
+        elif y - laid_out < len(self._tail):
+            line = self._tail[y - laid_out]
         else:
             return Strip.blank(self.size.width, self.rich_style)
         return line.apply_style(self.rich_style)
 
-    def _lay_out(self, width: int) -> None:
-        """Every sealed block's lines at `width` (made once per block and width), and the tail's."""
+    def lines(self, width: int) -> list[Strip]:
+        """Every line this widget draws at `width`, unstyled (what a check of its form reads)."""
+        layout = self._lay_out(width)
+        if layout is None:
+            return []
+        return [*(layout.line(y) for y in range(layout.height)), *self._tail]
+
+    def _lay_out(self, width: int) -> BlockLayout | None:
+        """The layout at `width` with every sealed block in it, and the open block's lines."""
         if width <= 0:
-            return
-        if width != self._width:
-            self._width = width
-            self._block_lines, self._sealed = [], []
+            return self._layout
+        if self._layout is None or self._layout.width != width:
+            self._layout = BlockLayout(
+                self.blocks, width, block_renderer(self.app.console, self.app.console_options, width)
+            )
             self._render_tail()
-        blocks = self.document.blocks
-        for index in range(len(self._block_lines), len(blocks)):
-            lines = _render_lines(render_markdown(blocks[index]), width)
-            if index and not is_rule(blocks[index - 1]) and not _starts_blank(lines):
-                self._sealed.append(Strip.blank(0))
-            self._block_lines.append(lines)
-            self._sealed.extend(lines)
+        self._layout.catch_up()
+        return self._layout
 
     def _render_tail(self) -> None:
-        if not self._open.strip() or self._width <= 0:
-            self._tail_doc, self._tail = None, []
+        layout = self._layout
+        if not self._open.strip() or layout is None:
+            self._tail = []
             return
-        last = self.document.blocks[-1] if self.document.blocks else None
-        self._tail_doc = BlockDocument([self._open], previous=last)
-        self._tail = self._tail_doc.lines(self._width)
+        lines = layout.render(self._open)
+        before = self.blocks[-1] if self.blocks else None
+        self._tail = [Strip.blank(0), *lines] if blank_line_between(before, lines) else lines
 
     # --- reading the source ------------------------------------------------------------------------
 
     def poke(self, *, now: bool = False) -> None:
         """The source has more text: the screen catches up on the next frame, or, `now`, before
         the next one is drawn (a chat just shown must not show old text first)."""
+        if self._source is None:
+            return
         if now:
-            if self._timer is not None:
-                self._timer.stop()
-            self._timer = None
+            self._stop_timer()
             self.call_later(self._flush, now=True)
         elif self._timer is None:
             self._timer = self.set_timer(FRAME_SECONDS, self._flush)
 
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = None
+
     def _take_new_text(self) -> str:
+        if self._source is None:
+            return ""
         text = self._source()
         new = text[self.received_chars :]
         self.received_chars = len(text)
@@ -312,32 +297,36 @@ class StreamingMarkdown(Widget):
         self._drawn_at = time.monotonic()
         new = self._take_new_text()
         if new:
-            self._open += new.replace("\r\n", "\n").replace("\r", "\n")
-        height = len(self._sealed) + len(self._tail)
-        start = len(self._sealed)
+            self._open += plain_newlines(new)
+        layout = self._layout
+        start = layout.height if layout is not None else 0
+        height = start + len(self._tail)
         finished, self._open = split_blocks(self._open, self._parser)
-        self.document.extend(finished)
-        self._lay_out(self._width)
-        self._render_tail()
-        if not self._width or len(self._sealed) + len(self._tail) != height:
+        self.blocks.extend(finished)
+        if layout is None:
             self.refresh(layout=True)
-        elif self._width:
+            return
+        layout.catch_up()
+        self._render_tail()
+        if layout.height + len(self._tail) != height:
+            self.refresh(layout=True)
+        else:
             # Same height: only the lines from the first that can have changed are drawn again.
             self.refresh(Region(0, start, self.size.width, height - start))
 
-    async def finish(self) -> BlockDocument:
-        """Render whatever is pending now; return the whole answer as one document, keeping the
-        lines its blocks were rendered to."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+    async def finish(self, text: str) -> None:
+        """The answer ended with `text`: render whatever is pending and seal the open block, so the
+        lines are those of one render of the whole text; or, when `text` is not what streamed, show
+        it afresh. The widget reads its source no more."""
+        self._stop_timer()
         await self._flush(now=True)
-        blocks = list(self.document.blocks)
+        if not self.reads(text):
+            self.show(text)
+            return
+        self._source = None
         if self._open.strip():
-            blocks.append(self._open)
-        whole = BlockDocument(blocks)
-        if self._width:
-            # The open block's own lines, without the blank line the tail shows before it.
-            tail = self._tail_doc._block_lines.get(self._width, []) if self._tail_doc is not None else []
-            whole._block_lines[self._width] = [*self._block_lines, *tail]
-        return whole
+            self.blocks.append(self._open)
+        self._open, self._tail = "", []
+        if self._layout is not None:
+            self._layout.catch_up()
+        self.refresh(layout=True)

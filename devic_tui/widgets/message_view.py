@@ -1,11 +1,10 @@
 """One message in the transcript: a header line (who, when, usage, status) and its body.
 
-A finished message is one cheap widget (a Static holding Rich's Markdown renderable): the research in
+An answer's body is one widget drawn a line at a time (`MarkdownBody`): the research in
 shared/research/STREAMING.md shows every mounted widget costs on every frame, and a Textual Markdown
-widget is ~80 widgets per 4 KB. The answer being written streams into a `StreamingMarkdown` that
-reads the turn's record of the answer (its `source`); when it ends it becomes the cheap
-single-widget form. Text from servers is never read as markup: user text is shown literally and
-answers only as Markdown.
+widget is ~80 widgets per 4 KB. The answer being written is the same widget reading the turn's
+record of the answer (its `source`) until the answer ends. Text from servers is never read as
+markup: user text is shown literally and answers only as Markdown.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from textual.widgets import Static
 from devic_tui.models import Usage
 from devic_tui.records import StoredMessage
 from devic_tui.text_safety import one_line, visible
-from devic_tui.widgets.markdown_stream import CachedMarkdown, StreamingMarkdown
+from devic_tui.widgets.markdown_stream import MarkdownBody
 
 STATUS_LABELS = {
     "stopped": "stopped",
@@ -85,12 +84,6 @@ def header_content(data: MessageData) -> Content:
     return Content.assemble(*parts)
 
 
-def body_renderable(data: MessageData) -> Text | CachedMarkdown:
-    if data.role == "user":
-        return Text(visible(data.content))
-    return CachedMarkdown(data.content)
-
-
 class MessageView(Vertical, can_focus=True):
     """A message; focusable so the person can move between messages and copy one. Given a
     `source`, it is the answer being written and streams from it until `end_stream`."""
@@ -98,18 +91,18 @@ class MessageView(Vertical, can_focus=True):
     def __init__(self, data: MessageData, *, source: Callable[[], str] | None = None) -> None:
         super().__init__(classes=f"message -{data.role}")
         self.data = data
-        self._stream = StreamingMarkdown(source, classes="message-body-stream") if source else None
+        self._body: MarkdownBody | Static = (
+            Static(Text(visible(data.content)), classes="message-body")
+            if data.role == "user"
+            else MarkdownBody(data.content, source=source, classes="message-body")
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(header_content(self.data), classes="message-header")
         if self.data.attachments:
             names = "  ".join(f"📎 {one_line(name)}" for name in self.data.attachments)
             yield Static(Text(names), classes="message-attachments")
-        body = Static(body_renderable(self.data), classes="message-body")
-        if self._stream is not None:
-            body.display = False
-            yield self._stream
-        yield body
+        yield self._body
         if self.data.error:
             yield Static(self._error_text(), classes="message-error")
 
@@ -134,35 +127,32 @@ class MessageView(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_class(self.data.status in ("stopped", "interrupted", "failed"), "-partial")
-        if self._stream is not None:
-            self._stream.poke()
+        if self.streaming:
+            self.catch_up()
 
     @property
     def streaming(self) -> bool:
-        return self._stream is not None
+        return isinstance(self._body, MarkdownBody) and self._body.streaming
 
     @property
     def streamed_chars(self) -> int:
         """How much of the answer being written is on screen."""
-        return self._stream.received_chars if self._stream is not None else len(self.data.content)
+        return self._body.received_chars if isinstance(self._body, MarkdownBody) else len(self.data.content)
 
     def catch_up(self, *, now: bool = False) -> None:
         """The answer grew: show the new text on the next frame (`now`: before it)."""
-        if self._stream is not None:
-            self._stream.poke(now=now)
+        if isinstance(self._body, MarkdownBody):
+            self._body.poke(now=now)
 
     async def end_stream(self, data: MessageData) -> None:
-        """Show the finished answer as one widget. When its text is what streamed, the blocks
-        already rendered are reused as they are (the same lines a whole render gives, at no cost)."""
+        """Show the finished answer. When its text is what streamed, the blocks already laid out
+        stay as they are (the same lines a whole render gives, at no cost)."""
         self.data = data
-        body = self.query_one(".message-body", Static)
-        if self._stream is not None:
-            document = await self._stream.finish()
-            same = self._stream.reads(data.content)
-            body.update(document if same else body_renderable(data))
-            body.display = True
-            await self._stream.remove()
-            self._stream = None
+        if isinstance(self._body, MarkdownBody):
+            if self._body.streaming:
+                await self._body.finish(data.content)
+            else:
+                self._body.show(data.content)
         else:
-            body.update(body_renderable(data))
+            self._body.update(Text(visible(data.content)))
         self.refresh_view()
