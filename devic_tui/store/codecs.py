@@ -287,6 +287,16 @@ def journal_record(
     return (_dumps(record) + "\n").encode()
 
 
+def journal_growth(header: dict[str, Any], message: StoredMessage, written: int) -> bytes:
+    """A record of a message whose text grew: everything but its text, and the text after the
+    first `written` characters (what the journal already holds of it). An answer being written is
+    saved every second; whole records would make its journal grow as the square of its length."""
+    plain = message_plain(message)
+    added = plain.pop("content")[written:]
+    record = {"conversation": header, "message": plain, "content_at": written, "content_added": added}
+    return (_dumps(record) + "\n").encode()
+
+
 @dataclass
 class Journal:
     token: str | None = None
@@ -323,6 +333,26 @@ def decode_journal(data: bytes, where: str) -> Journal:
     return journal
 
 
+def _grown(
+    item: dict[str, Any],
+    record: dict[str, Any],
+    messages: list[StoredMessage],
+    position: dict[str, int],
+    where: str,
+    problems: list[str],
+) -> dict[str, Any]:
+    """A growth record (`journal_growth`) made whole: the text before it, then the text it adds."""
+    at, added = record.get("content_at"), record.get("content_added")
+    if not isinstance(at, int) or not isinstance(added, str):
+        problems.append(f"{where}: a message's added text was unreadable and was skipped")
+        added, at = "", 0
+    index = position.get(str(item.get("id")))
+    before = messages[index].content if index is not None else ""
+    if len(before) < at:
+        problems.append(f"{where}: a message's text before an addition was missing; the addition is kept")
+    return {**item, "content": before[:at] + added}
+
+
 def replay(base: Conversation | None, journal: Journal, where: str) -> tuple[Conversation | None, list[str]]:
     """The conversation after the journal's records, and what had to be skipped."""
     problems: list[str] = []
@@ -340,6 +370,8 @@ def replay(base: Conversation | None, journal: Journal, where: str) -> tuple[Con
             raw = record["messages"]
         if "message" in record:
             raw = [record["message"]]
+            if "content_at" in record and isinstance(raw[0], dict):
+                raw = [_grown(raw[0], record, messages, position, where, problems)]
         for item in raw:
             try:
                 message = StoredMessage.model_validate(item)

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from devic_tui.files import make_private_dir, sync_directory
 from devic_tui.records import SCHEMA_VERSION, Conversation, ConversationSummary, SearchHit, StoredMessage
@@ -94,6 +95,8 @@ class TranscriptStore:
         self._tail_checked: set[str] = set()
         self._checked: set[str] = set()
         self._journaled: set[str] = set()
+        self._written: dict[tuple[str, str], str] = {}
+        """(conversation, message) -> the text last saved of a message still being written."""
         self._outdated: set[str] = set()
         """Conversations whose files are from an older schema: read as they are, and written whole
         in the current one at their next change (never by an instance without the lock)."""
@@ -442,7 +445,7 @@ class TranscriptStore:
                 self._save_unlocked(self._recorded(conversation, messages))
                 return
             header = codecs.header_plain(conversation)
-            self._append(cid, b"".join(codecs.journal_record(header=header, message=m) for m in messages))
+            self._append(cid, b"".join(self._journal_line(cid, header, m, final) for m in messages))
             self._journaled.add(cid)
             stamp = self._stamp(cid)
             with index.transaction():
@@ -455,6 +458,17 @@ class TranscriptStore:
             )
             if final and grown and not self.read_only_reason:
                 self._compact_unlocked(cid)
+
+    def _journal_line(self, cid: str, header: dict[str, Any], message: StoredMessage, final: bool) -> bytes:
+        """A message's journal line: while it is being written and its text only grew since the
+        last line, the text added; else the whole message."""
+        key = (cid, message.id)
+        before = self._written.pop(key, None)
+        if not final:
+            self._written[key] = message.content
+        if not final and before is not None and message.content.startswith(before):
+            return codecs.journal_growth(header, message, len(before))
+        return codecs.journal_record(header=header, message=message)
 
     def _recorded(self, conversation: Conversation, records: list[StoredMessage]) -> Conversation:
         """The conversation as the files hold it once these records are added (what journal lines

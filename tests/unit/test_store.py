@@ -126,6 +126,36 @@ def test_streaming_updates_replace_by_id(store: TranscriptStore) -> None:
     assert store.summaries()[0].message_count == 3
 
 
+def test_an_answer_saved_as_it_grows_writes_only_what_it_added(store: TranscriptStore) -> None:
+    """Saved every second while it streams, a long answer's journal grows with its length, not
+    with its square; read back (by this store or a fresh one, or after a kill cut the last line)
+    it is the text saved last."""
+    conv = conversation("c1", 2)
+    store.save(conv)
+    answer = message(2, "", role="assistant", status="streaming")
+    conv.messages.append(answer)
+    piece = "All work and no play. " * 200  # 4,400 chars
+    for _ in range(50):
+        answer.content += piece
+        store.save_message(conv, answer)
+    journal = store.directory / "c1.journal.jsonl"
+    assert journal.stat().st_size < 1.2 * len(answer.content)  # whole records: ~25x
+    assert TranscriptStore(store.directory).load("c1").messages[-1].content == answer.content
+    assert store.load("c1").messages[-1].status == "streaming"
+    answer.content = "Rewritten from the start."  # not a growth: a whole record
+    store.save_message(conv, answer)
+    answer.content += " And grown again."
+    store.save_message(conv, answer)
+    assert TranscriptStore(store.directory).load("c1").messages[-1].content == answer.content
+    whole = journal.read_bytes()
+    journal.write_bytes(whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 1] + b'{"message": {"id": "m0')
+    assert TranscriptStore(store.directory).load("c1").messages[-1].content == "Rewritten from the start."
+    answer.status = "complete"
+    after_the_kill = TranscriptStore(store.directory)
+    after_the_kill.save_message(conv, answer, final=True)
+    assert TranscriptStore(store.directory).load("c1").messages[-1].content == answer.content
+
+
 def test_header_changes_travel_with_messages(store: TranscriptStore) -> None:
     conv = conversation("c1", 1)
     store.save(conv)
