@@ -23,6 +23,7 @@ ORDER = [
     ("stream_scale.py", ["--runs", "2"], ["--runs", "1"]),
     ("startup.py", ["--runs", "5"], ["--runs", "2"]),
     ("open_long.py", ["--runs", "3"], ["--runs", "1"]),
+    ("rss_chats.py", [], []),
     ("blackbox.py", ["--runs", "3"], ["--runs", "1"]),
     ("save.py", [], []),
     ("search.py", [], []),

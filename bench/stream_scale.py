@@ -207,7 +207,7 @@ def history_answer(index: int) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def save_history(data: Path) -> int:
+def save_history(data: Path, conversation_id: str = HISTORY_ID) -> int:
     """The conversation of 2 x EXCHANGES messages, saved through the store in the run's data dir;
     returns the characters of its answers."""
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -226,8 +226,8 @@ def save_history(data: Path) -> int:
     store = TranscriptStore(data / "transcripts", "json")
     store.save(
         Conversation(
-            id=HISTORY_ID,
-            title="A long conversation",
+            id=conversation_id,
+            title=f"A long conversation ({conversation_id})",
             server="bench",
             assistant_id=SLUG,
             assistant_name=SLUG,
@@ -240,14 +240,14 @@ def save_history(data: Path) -> int:
     return sum(len(m.content) for m in messages if m.role == "assistant")
 
 
-async def open_history(pilot: Pilot[None], screen: MainScreen) -> None:
+async def open_history(pilot: Pilot[None], screen: MainScreen, conversation_id: str = HISTORY_ID) -> None:
     """drive_stream's `before`: open the saved conversation and wait until its pane has mounted."""
-    await screen.open_conversation(HISTORY_ID).wait()  # a worker (`@work`)
+    await screen.open_conversation(conversation_id).wait()  # a worker (`@work`)
     deadline = time.perf_counter() + 30
     while True:
         view = on_screen(screen)
         if (
-            view.conversation.id == HISTORY_ID
+            view.conversation.id == conversation_id
             and len(view.pane.messages) == 2 * EXCHANGES
             and view.pane.views()
         ):

@@ -23,6 +23,7 @@ whole lists per append and mounts ~80 widgets per 4 KB (shared/research/STREAMIN
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 import time
@@ -49,6 +50,8 @@ MOST_DEFERRED = 0.1
 """…but never more than this after it was last drawn, however fast the person types."""
 KEPT_LINES = 400
 """Rendered lines a message keeps (about ten screens; more when one block is longer)."""
+RUN_CHARS = 4000
+"""A finished message is laid out in runs of blocks of about this size (most messages are one run)."""
 CODE_THEME = "monokai"
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 
@@ -61,14 +64,32 @@ def is_rule(block: str) -> bool:
     return bool(_RULE.match(block.strip("\n")))
 
 
+@functools.cache
+def markdown_parser() -> MarkdownIt:
+    """The one parser, with the rules Rich's Markdown parses with (so block boundaries agree with its
+    rendering). Parsing keeps no state in the parser, so one serves every document."""
+    return MarkdownIt().enable("strikethrough").enable("table")
+
+
+class SharedParserMarkdown(RichMarkdown):
+    """Rich's Markdown, parsed by the one shared parser. Rich's own `__init__` builds a parser with
+    its link finder for every document: ~0.3 ms and a few hundred KB of patterns each, which is most
+    of rendering one block. This sets what that `__init__` sets (a test checks the two agree)."""
+
+    def __init__(self, markup: str) -> None:  # Rich's __init__ is not called: it would parse again
+        self.markup = markup
+        self.parsed = markdown_parser().parse(markup)
+        self.code_theme = CODE_THEME
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = False
+        self.inline_code_lexer = None
+        self.inline_code_theme = CODE_THEME
+
+
 def render_markdown(text: str) -> RichMarkdown:
     """Rich's Markdown as the app configures it (links shown, never made clickable)."""
-    return RichMarkdown(visible(text) or " ", code_theme=CODE_THEME, hyperlinks=False)
-
-
-def markdown_parser() -> MarkdownIt:
-    # The rules Rich's Markdown parses with, so block boundaries agree with its rendering.
-    return MarkdownIt().enable("strikethrough").enable("table")
+    return SharedParserMarkdown(visible(text) or " ")
 
 
 def split_blocks(text: str, parser: MarkdownIt) -> tuple[list[str], str]:
@@ -89,6 +110,24 @@ def split_blocks(text: str, parser: MarkdownIt) -> tuple[list[str], str]:
 def all_blocks(text: str, parser: MarkdownIt | None = None) -> list[str]:
     finished, last = split_blocks(text, parser or markdown_parser())
     return [*finished, last] if last.strip() else finished
+
+
+def runs_of_blocks(blocks: list[str], chars: int) -> list[str]:
+    """Consecutive blocks joined into runs of about `chars`, each rendered as one document (which
+    draws what its blocks draw one by one, and costs one render instead of many). A run never
+    ends with a horizontal rule, so `is_rule` still tells what follows a run."""
+    runs: list[str] = []
+    current: list[str] = []
+    size = 0
+    for block in blocks:
+        current.append(block)
+        size += len(block)
+        if size >= chars and not is_rule(block):
+            runs.append("\n".join(current))
+            current, size = [], 0
+    if current:
+        runs.append("\n".join(current))
+    return runs
 
 
 def plain_newlines(text: str) -> str:
@@ -181,12 +220,14 @@ class MarkdownBody(Widget):
     ) -> None:
         super().__init__(classes=classes)
         self._source = source
-        self.blocks: list[str] = [] if source is not None else all_blocks(plain_newlines(text))
-        """The sealed blocks, in order."""
+        self.blocks: list[str] = [] if source is not None else self._runs(text)
+        """The sealed blocks in order (a finished message's: runs of them, `runs_of_blocks`)."""
         self._open = ""
         self._parser = markdown_parser()
         self._timer: Timer | None = None
         self._layout: BlockLayout | None = None
+        self._other_layout: BlockLayout | None = None
+        """The layout at the width asked for before (kept: Textual may ask for it again)."""
         self._tail: list[Strip] = []
         """The open block's lines at the layout's width (with the blank line before it)."""
         self.received_chars = 0 if source is not None else len(text)
@@ -208,10 +249,17 @@ class MarkdownBody(Widget):
         """Show `text` instead (a finished message whose text changed); streaming stops."""
         self._stop_timer()
         self._source = None
-        self.blocks, self._open, self._tail = all_blocks(plain_newlines(text)), "", []
-        self._layout = None
+        self.blocks, self._open, self._tail = self._runs(text), "", []
+        self._layout = self._other_layout = None
         self.received_chars = len(text)
         self.refresh(layout=True)
+
+    @staticmethod
+    def _runs(text: str) -> list[str]:
+        text = plain_newlines(text)
+        if len(text) <= RUN_CHARS:  # one run: no need to find its blocks
+            return [text] if text.strip() else []
+        return runs_of_blocks(all_blocks(text, markdown_parser()), RUN_CHARS)
 
     # --- drawing -----------------------------------------------------------------------------------
 
@@ -245,9 +293,13 @@ class MarkdownBody(Widget):
         if width <= 0:
             return self._layout
         if self._layout is None or self._layout.width != width:
-            self._layout = BlockLayout(
-                self.blocks, width, block_renderer(self.app.console, self.app.console_options, width)
-            )
+            # Textual often asks at two widths in turn (without and with a scrollbar): keep both.
+            layout = self._other_layout
+            if layout is None or layout.width != width or layout.blocks is not self.blocks:
+                layout = BlockLayout(
+                    self.blocks, width, block_renderer(self.app.console, self.app.console_options, width)
+                )
+            self._layout, self._other_layout = layout, self._layout
             self._render_tail()
         self._layout.catch_up()
         return self._layout

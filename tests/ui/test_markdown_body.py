@@ -8,13 +8,15 @@ from __future__ import annotations
 import random
 
 import pytest
+from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
 from devic_tui.emulator.scripts import long_answer
+from devic_tui.text_safety import visible
 from devic_tui.widgets import markdown_stream
-from devic_tui.widgets.markdown_stream import BlockLayout, MarkdownBody, render_markdown
+from devic_tui.widgets.markdown_stream import CODE_THEME, BlockLayout, MarkdownBody, render_markdown
 
 TEXT = long_answer(target_chars=12_000, seed=3)
 
@@ -31,8 +33,23 @@ def rows(lines: list[Strip] | list[list[Segment]]) -> list[str]:
 
 
 def whole_render(app: App[None], text: str, width: int) -> list[str]:
+    """One render of the whole text by Rich's own Markdown."""
     options = app.console_options.update(width=width, height=None, highlight=False)
-    return rows(app.console.render_lines(render_markdown(text), options, pad=False))
+    markdown = RichMarkdown(visible(text), code_theme=CODE_THEME, hyperlinks=False)
+    return rows(app.console.render_lines(markdown, options, pad=False))
+
+
+def test_the_shared_parser_markdown_is_what_rich_makes() -> None:
+    """render_markdown skips Rich's __init__ (it builds a parser per document): what it sets must be
+    what Rich sets, so a Rich that sets more fails here, not on screen."""
+    ours, rich = render_markdown(TEXT), RichMarkdown(TEXT, code_theme=CODE_THEME, hyperlinks=False)
+    assert sorted(vars(ours)) == sorted(vars(rich))
+    for name, value in vars(rich).items():
+        if name != "parsed":
+            assert getattr(ours, name) == value, name
+    assert [(t.type, t.map, t.content) for t in ours.parsed] == [
+        (t.type, t.map, t.content) for t in rich.parsed
+    ]
 
 
 class BodyApp(App[None]):
