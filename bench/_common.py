@@ -14,7 +14,12 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from devic_tui.cli import use_screen_update_rate
+
+use_screen_update_rate()  # as the command line does, before Textual is imported
+
 from pydantic import SecretStr
+from textual import constants
 from textual.pilot import Pilot
 
 from devic_tui import locations
@@ -119,6 +124,8 @@ def make_app(settings: Settings, data_dir: Path, *, state_dir: Path | None = Non
     """The app with its history in `data_dir`. What it remembers between runs (the open chat and
     the drafts: `ui_state`, in the data dir) goes to `state_dir` (default: `data_dir`), never to the
     person's own data dir, and no run reopens the chat or drafts another run left."""
+    if str(constants.MAX_FPS) != os.environ["TEXTUAL_FPS"]:
+        raise RuntimeError("Textual was imported before bench/_common.py set its update rate")
     os.environ[locations.DATA_DIR_ENV] = str(state_dir or data_dir)
     store = TranscriptStore(data_dir / "transcripts", settings.transcript_format)
     return DevicTuiApp(settings, service=ChatService(settings, store=store))
