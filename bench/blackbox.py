@@ -449,6 +449,8 @@ class Run:
             "XDG_STATE_HOME": str(home / "state"),
             "DEVIC_TUI_DATA_DIR": str(home / "devic-tui-data"),
         }
+        if "TEXTUAL_FPS" in os.environ:  # to compare Textual's update rates (the app sets 240)
+            env["TEXTUAL_FPS"] = os.environ["TEXTUAL_FPS"]
         for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
             Path(env[key]).mkdir(parents=True)
         if config:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from devic_tui.service import ChatService
 
 log = logging.getLogger("devic_tui.app")
-GC_THRESHOLDS = (10_000, 10, 50)
+GC_THRESHOLDS = (10_000, 10, 200)
 
 APP_BINDINGS: list[Binding] = [
     Binding("ctrl+t", "change_theme", "Pick a theme", id="pick-theme", show=False),
@@ -145,6 +145,8 @@ class DevicTuiApp(HandsUpFailures, App[None]):
         # thresholds that means full collections several times a second on a long answer, each
         # stalling the screen up to 200 ms; these keep young collections cheap and rare and made
         # no full collection during an 81 KB stream (bench/stream_mixed.py; README of bench/).
+        # The third (50 -> 200) leaves a 1 MB answer streaming for a minute without one (each
+        # ~130 ms), for ~10 MB more at peak (bench/stream_scale.py).
         gc.set_threshold(*GC_THRESHOLDS)
         if self.settings is not None and self.service is not None:
             from devic_tui.themes import load_theme_files
