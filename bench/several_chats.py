@@ -20,7 +20,10 @@ Figures, over the same window of each run (from 1.5 s after the last stream bega
 - full garbage collections in the window and how long each took (they explain lag spikes). The
   previous run's app is collected (`gc.collect()`) before each run, so that its garbage is not
   collected in this run's window.
-Then (together runs only), while the answers are still streaming: switch to B, C, D and back to A
+Then (together runs only), 0.3 s after the window (so that the window's last chunks reach the
+screen before a switch hides their chat: without it, a chunk that arrived in the window's last frame
+was counted as late by the switch that followed), while the answers are still streaming: switch to
+B, C, D and back to A
 (`MainScreen.open_conversation`, as a click in the sidebar), 1 s apart. Per switch: from the call
 to the end of the first frame that began after the chat's view had read (flushed) at least the text
 its turn held when the switch was asked; when that catch-up flush began and what it and that frame
@@ -73,6 +76,7 @@ CHARS = 30_000
 """Each answer's length: ~7,500 chunks, ~15 s."""
 WARMUP = 1.5
 WINDOW = 6.0
+SETTLE = 0.3
 SWITCH_GAP = 1.0
 
 now = time.perf_counter
@@ -198,6 +202,8 @@ async def one_run(port: int, data: Path, text: str, *, together: bool) -> Run:
                 await asyncio.sleep(WINDOW)
                 cpu, window_end = time.process_time() - cpu, now()
                 wall = window_end - window_start
+                # The window's last chunks are on screen before a switch hides their chat.
+                await asyncio.sleep(SETTLE)
                 switches: list[Switch] = []
                 if together:
                     for view, trace in [*zip(views[1:], traces[1:], strict=True), (views[0], traces[0])]:
