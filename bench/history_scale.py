@@ -285,16 +285,7 @@ async def search(service: ChatService, raw: str, limit: int) -> int:
             server=query.server, assistant_id=query.assistant, tag=query.tag, archived=None, limit=limit
         )
         return len(chats)
-    hits = await service.search(
-        query.text,
-        server=query.server,
-        assistant_id=query.assistant,
-        since=query.since,
-        until=query.until,
-        tag=query.tag,
-        limit=limit,
-    )
-    return len(hits)
+    return len(await service.search(query, limit=limit))
 
 
 async def searches(

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -41,6 +40,7 @@ from devic_tui.turn import ToolAnswerer, Turn
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
     from devic_tui.records import SearchHit
+    from devic_tui.search_query import SearchQuery
     from devic_tui.store.export import MarkdownBranches
 
 ExportFormat = Literal["md", "json", "toml"]
@@ -477,25 +477,16 @@ class ChatService:
         await asyncio.to_thread(write_private, target, text.encode("utf-8"))
         return target
 
-    async def search(
-        self,
-        text: str,
-        *,
-        server: str | None = None,
-        assistant_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        tag: str | None = None,
-        limit: int = 100,
-    ) -> list[SearchHit]:
+    async def search(self, query: SearchQuery, *, limit: int = 100) -> list[SearchHit]:
+        """Messages matching a parsed search (its words and filters), best first."""
         return await asyncio.to_thread(
             self.store.search,
-            text,
-            server=server,
-            assistant_id=assistant_id,
-            since=since,
-            until=until,
-            tag=tag,
+            query.text,
+            server=query.server,
+            assistant_id=query.assistant,
+            since=query.since,
+            until=query.until,
+            tag=query.tag,
             limit=limit,
         )
 

@@ -92,15 +92,9 @@ def _search(args: argparse.Namespace, service: ChatService, server: str | None) 
         raise CliError(
             "no words to search for (to list chats by tag alone: `devic-tui chats --tag NAME`)", EXIT_USAGE
         )
-    found = service.search(
-        query.text,
-        server=server or query.server,
-        assistant_id=args.assistant or query.assistant,
-        since=query.since,
-        until=query.until,
-        tag=args.tag or query.tag,
-        limit=args.limit,
-    )
+    options = {"server": server, "assistant": args.assistant, "tag": args.tag}
+    query = query.model_copy(update={name: value for name, value in options.items() if value})
+    found = service.search(query, limit=args.limit)
     hits = asyncio.run(found)
     if args.json:
         print_json([_hit_json(hit) for hit in hits])

@@ -125,15 +125,7 @@ class SearchScreen(ModalScreen[SearchChoice | None]):
             info.update("; ".join(query.problems) or "Type to search; ↓ to the results, Enter opens.")
             return
         try:
-            hits = await self.service.search(
-                query.text,
-                server=query.server,
-                assistant_id=query.assistant,
-                since=query.since,
-                until=query.until,
-                tag=query.tag,
-                limit=RESULT_LIMIT,
-            )
+            hits = await self.service.search(query, limit=RESULT_LIMIT)
         except Exception as error:  # the index reports bad queries with readable messages
             info.update(f"Cannot search: {error}")
             return
