@@ -4,14 +4,12 @@ paced SSE server process, and building/driving the real app headless (`App.run_t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
 import statistics
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from devic_tui.cli import use_screen_update_rate
@@ -75,36 +73,6 @@ def git_commit() -> str:
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     return found.stdout.strip() or "unknown"
-
-
-@contextlib.contextmanager
-def paced_server(text: str, chunk_size: int, rate: float, chars: int = 0) -> Iterator[int]:
-    """Start bench/_paced_server.py in its own process; yield its port; stop it afterwards.
-    `rate` is per stream (each request is paced on its own); `chars` cuts the text (0: whole)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(BENCH_DIR / "_paced_server.py"),
-            "--text",
-            text,
-            "--chunk-size",
-            str(chunk_size),
-            "--rate",
-            str(rate),
-            "--chars",
-            str(chars),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline())
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def bench_settings(base_url: str, assistants: Sequence[str], **fields: object) -> Settings:

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from devic_tui.emulator.scripts import chunked, fences_answer, long_answer
 
@@ -119,6 +123,27 @@ class Paced:
         if self.report:
             with open(self.report, "a") as out:  # noqa: ASYNC230 (one short line, after the stream)
                 out.write(f"{first:.6f} {last:.6f} {total}\n")
+
+
+@contextlib.contextmanager
+def paced_server(
+    text: str, chunk_size: int, rate: float, chars: int = 0, report: Path | None = None
+) -> Iterator[int]:
+    """Start this server in its own process; yield its port; stop it afterwards. `rate` is per
+    stream (each request is paced on its own); `chars` cuts the text (0: whole); `report`: see above."""
+    here = Path(__file__).resolve()
+    arguments = ["--text", text, "--chunk-size", str(chunk_size), "--rate", str(rate), "--chars", str(chars)]
+    if report is not None:
+        arguments += ["--report", str(report)]
+    process = subprocess.Popen(
+        [sys.executable, str(here), *arguments], stdout=subprocess.PIPE, text=True, cwd=here.parent.parent
+    )
+    try:
+        assert process.stdout is not None
+        yield int(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 async def main() -> None:

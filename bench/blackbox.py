@@ -66,7 +66,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -633,37 +633,6 @@ class Run:
         self.tmux.close()
 
 
-# ---- the paced server ----
-
-
-@contextlib.contextmanager
-def paced_server(report: Path) -> Iterator[int]:
-    """`_common.paced_server` with `--report`: the time of each stream's last chunk goes to `report`."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(BENCH_DIR / "_paced_server.py"),
-            "--text",
-            STREAM_TEXT,
-            "--chunk-size",
-            str(CHUNK),
-            "--rate",
-            str(RATE),
-            "--report",
-            str(report),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        yield int(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def last_line(text: str) -> str:
     """The answer's last visible line (its last non-blank line that is not a code fence)."""
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("```")]
@@ -792,6 +761,7 @@ def main() -> None:
         return
     sys.path.insert(0, str(BENCH_DIR))
     from _common import result
+    from _paced_server import paced_server
 
     from devic_tui.emulator.scripts import long_answer
 
@@ -808,7 +778,7 @@ def main() -> None:
     runs: list[RunFigures] = []
     with tempfile.TemporaryDirectory(prefix="devic-blackbox-") as scratch:
         report = Path(scratch) / "report.txt"
-        with paced_server(report) as port:
+        with paced_server(STREAM_TEXT, CHUNK, RATE, report=report) as port:
             for index in range(args.runs):
                 root = Path(scratch) / f"run-{index + 1}"
                 root.mkdir()

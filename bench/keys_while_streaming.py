@@ -21,7 +21,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _common import paced_server, percentile, result
+from _common import percentile, result
+from _paced_server import paced_server
 from _stream import Typist, drive_stream
 
 BENCH = "keys-while-streaming"

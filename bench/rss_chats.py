@@ -20,7 +20,8 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from _common import paced_server, peak_rss_mb, result
+from _common import peak_rss_mb, result
+from _paced_server import paced_server
 from _stream import drive_stream
 from stream_scale import EXCHANGES, open_history, save_history
 from textual.pilot import Pilot

@@ -52,13 +52,12 @@ from _common import (
     bench_settings,
     make_app,
     median_worst,
-    paced_server,
     percentile,
     result,
     settle,
     spread,
 )
-from _paced_server import cut
+from _paced_server import cut, paced_server
 from _stream import Trace, full_collections, instrument, screen_times
 from textual.pilot import Pilot
 

@@ -15,8 +15,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _common import paced_server, result, spread
-from _paced_server import fences_13k
+from _common import result, spread
+from _paced_server import fences_13k, paced_server
 from _stream import drive_stream
 
 BENCH = "stream-fences"

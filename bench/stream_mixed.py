@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import SIZE, median_worst, paced_server, percentile, result, spread
+from _common import SIZE, median_worst, percentile, result, spread
+from _paced_server import paced_server
 from _stream import StreamRun, drive_stream, first_difference, render_rows, replay_streamed_rows, whole_rows
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll

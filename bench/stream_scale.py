@@ -52,8 +52,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import on_screen, paced_server, peak_rss_mb, percentile, result, spread
-from _paced_server import cut, long_1m
+from _common import on_screen, peak_rss_mb, percentile, result, spread
+from _paced_server import cut, long_1m, paced_server
 from _stream import StreamRun, Typist, drive_stream, full_collections
 from textual.pilot import Pilot
 
