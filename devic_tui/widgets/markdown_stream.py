@@ -94,13 +94,13 @@ def render_markdown(text: str) -> RichMarkdown:
     return SharedParserMarkdown(visible(text) or " ")
 
 
-def split_blocks(text: str, parser: MarkdownIt) -> tuple[list[str], str]:
+def split_blocks(text: str) -> tuple[list[str], str]:
     """The finished top-level blocks of `text`, and the open last one (which may still grow).
 
     Every top-level block but the last is finished: Markdown cannot change a block once another
     top-level block has begun after it.
     """
-    tokens = parser.parse(text)
+    tokens = markdown_parser().parse(text)
     starts = [t.map[0] for t in tokens if t.level == 0 and t.map is not None and t.nesting >= 0]
     if not starts:
         return [], text
@@ -109,8 +109,8 @@ def split_blocks(text: str, parser: MarkdownIt) -> tuple[list[str], str]:
     return [b for b in finished if b.strip()], "\n".join(lines[starts[-1] :])
 
 
-def all_blocks(text: str, parser: MarkdownIt | None = None) -> list[str]:
-    finished, last = split_blocks(text, parser or markdown_parser())
+def all_blocks(text: str) -> list[str]:
+    finished, last = split_blocks(text)
     return [*finished, last] if last.strip() else finished
 
 
@@ -225,7 +225,6 @@ class MarkdownBody(Widget):
         self.blocks: list[str] = [] if source is not None else self._runs(text)
         """The sealed blocks in order (a finished message's: runs of them, `runs_of_blocks`)."""
         self._open = ""
-        self._parser = markdown_parser()
         self._timer: Timer | None = None
         self._layout: BlockLayout | None = None
         self._other_layout: BlockLayout | None = None
@@ -261,7 +260,7 @@ class MarkdownBody(Widget):
         text = plain_newlines(text)
         if len(text) <= RUN_CHARS:  # one run: no need to find its blocks
             return [text] if text.strip() else []
-        return runs_of_blocks(all_blocks(text, markdown_parser()), RUN_CHARS)
+        return runs_of_blocks(all_blocks(text), RUN_CHARS)
 
     # --- drawing -----------------------------------------------------------------------------------
 
@@ -355,7 +354,7 @@ class MarkdownBody(Widget):
         layout = self._layout
         start = layout.height if layout is not None else 0
         height = start + len(self._tail)
-        finished, self._open = split_blocks(self._open, self._parser)
+        finished, self._open = split_blocks(self._open)
         self.blocks.extend(finished)
         if layout is None:
             self.refresh(layout=True)
