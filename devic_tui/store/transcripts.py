@@ -445,7 +445,13 @@ class TranscriptStore:
                 self._save_unlocked(self._recorded(conversation, messages))
                 return
             header = codecs.header_plain(conversation)
-            self._append(cid, b"".join(self._journal_line(cid, header, m, final) for m in messages))
+            lines = b"".join(self._journal_line(cid, header, m, final) for m in messages)
+            try:
+                self._append(cid, lines)
+            except BaseException:
+                self._remember_written(cid, messages, still_growing=False)  # the next line is whole
+                raise
+            self._remember_written(cid, messages, still_growing=not final)
             self._journaled.add(cid)
             stamp = self._stamp(cid)
             with index.transaction():
@@ -462,13 +468,19 @@ class TranscriptStore:
     def _journal_line(self, cid: str, header: dict[str, Any], message: StoredMessage, final: bool) -> bytes:
         """A message's journal line: while it is being written and its text only grew since the
         last line, the text added; else the whole message."""
-        key = (cid, message.id)
-        before = self._written.pop(key, None)
-        if not final:
-            self._written[key] = message.content
+        before = self._written.get((cid, message.id))
         if not final and before is not None and message.content.startswith(before):
             return codecs.journal_growth(header, message, len(before))
         return codecs.journal_record(header=header, message=message)
+
+    def _remember_written(self, cid: str, messages: list[StoredMessage], *, still_growing: bool) -> None:
+        """What the journal now holds of messages still being written, for their next lines;
+        nothing for the others."""
+        for message in messages:
+            if still_growing:
+                self._written[(cid, message.id)] = message.content
+            else:
+                self._written.pop((cid, message.id), None)
 
     def _recorded(self, conversation: Conversation, records: list[StoredMessage]) -> Conversation:
         """The conversation as the files hold it once these records are added (what journal lines

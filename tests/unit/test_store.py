@@ -156,6 +156,30 @@ def test_an_answer_saved_as_it_grows_writes_only_what_it_added(store: Transcript
     assert TranscriptStore(store.directory).load("c1").messages[-1].content == answer.content
 
 
+def test_a_growth_line_that_failed_to_go_in_makes_the_next_line_whole(
+    store: TranscriptStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal line the disk refused leaves no text for the next line to add to."""
+    conv = conversation("c1", 2)
+    store.save(conv)
+    answer = message(2, "First part.", role="assistant", status="streaming")
+    conv.messages.append(answer)
+    store.save_message(conv, answer)
+    append = TranscriptStore._append
+
+    def full_disk(self: TranscriptStore, cid: str, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(TranscriptStore, "_append", full_disk)
+    answer.content += " Second part."
+    with pytest.raises(OSError, match="No space left"):
+        store.save_message(conv, answer)
+    monkeypatch.setattr(TranscriptStore, "_append", append)
+    answer.content += " Third part."
+    store.save_message(conv, answer)
+    assert TranscriptStore(store.directory).load("c1").messages[-1].content == answer.content
+
+
 def test_header_changes_travel_with_messages(store: TranscriptStore) -> None:
     conv = conversation("c1", 1)
     store.save(conv)
