@@ -26,6 +26,7 @@ from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorServer
 from devic_tui.logs import setup_logging
 from devic_tui.providers import tokens
+from devic_tui.search_query import parse_search
 from devic_tui.service import ChatService
 from devic_tui.starter_config import write_starter_config
 from devic_tui.store.transcripts import TranscriptStore
@@ -100,7 +101,7 @@ async def test_everything_the_app_writes_is_private_whatever_the_umask(
     (history / "broken.json").write_text("{ not a transcript", encoding="utf-8")
     service = ChatService(settings)
     try:
-        assert {hit.conversation_id for hit in await service.search("between")} == {chat.id}
+        assert {hit.conversation_id for hit in await service.search(parse_search("between"))} == {chat.id}
         assert (history / "quarantine" / "broken.json").exists()
         copy = await service.duplicate(chat)
         await service.delete(copy.id)

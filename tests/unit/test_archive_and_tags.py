@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devic_tui.config import ServerConfig, Settings
-from devic_tui.search_query import parse_search
+from devic_tui.search_query import SearchQuery, parse_search
 from devic_tui.service import ChatService
 from devic_tui.store.transcripts import TranscriptStore
 from tests.unit.store_helpers import conversation
@@ -75,7 +75,7 @@ def test_the_service_lists_archives_and_brings_chats_back(store: TranscriptStore
         await service.unarchive(plain)
         assert not plain.archived
         assert [s.id for s in await service.chats()] == ["uni", "work", "plain"]
-        hits = await service.search("message", tag="ops")
+        hits = await service.search(SearchQuery(text="message", tag="ops"))
         assert {hit.conversation_id for hit in hits} == {"work"}
         await service.aclose()
 
