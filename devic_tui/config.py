@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 from devic_tui import locations
 from devic_tui.errors import DevicTuiError
+from devic_tui.models import ChatSettings
 
 ServerKind = Literal["devic", "devs", "agent", "openai", "demo"]
 RequestShape = Literal["message", "messages", "legacy"]
@@ -47,10 +48,43 @@ class ConfigError(DevicTuiError):
     """The configuration cannot be used; the message names the file, the field and the problem."""
 
 
-class AssistantConfig(BaseModel):
-    """An assistant offered by a server whose API cannot list them."""
+class AnswerDefaults(BaseModel):
+    """How an assistant is asked to answer, set for a whole server and per assistant (the
+    assistant's value wins). A chat takes them when it starts and keeps them in its transcript, so a
+    chat reopened later sends what it sent before; the chat settings dialog (ctrl+comma) edits them.
+    Only OpenAI-compatible APIs take the system prompt and the parameters; Devic takes `metadata`."""
 
     model_config = ConfigDict(extra="forbid")
+
+    system_prompt: str | None = None
+    """OpenAI-compatible: sent as the first message (`role: system`) of every request."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """OpenAI-compatible: sampling temperature, 0 to 2 (unset: the server's default)."""
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    """OpenAI-compatible: nucleus sampling, above 0 up to 1 (unset: the server's default)."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """OpenAI-compatible: the most tokens an answer may have (unset: the server's default)."""
+    context_window: int | None = Field(default=None, gt=0)
+    """The model's context window in tokens, for the context meter, where the server does not say
+    it (a server's own figure wins)."""
+
+
+class ModelPrice(BaseModel):
+    """What a model's tokens cost, in your currency per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    """Per million input (prompt) tokens."""
+    output: float = Field(ge=0)
+    """Per million output (answer) tokens."""
+    cached_input: float | None = Field(default=None, ge=0)
+    """Per million input tokens read from the server's cache (unset: the input price)."""
+
+
+class AssistantConfig(AnswerDefaults):
+    """An assistant offered by a server whose API cannot list them, or one whose answers are set up
+    here (its system prompt, temperature, …)."""
 
     id: str = Field(min_length=1)
     """The Devic identifier, the agent slug, the Devs AI id or the OpenAI model name."""
@@ -58,16 +92,17 @@ class AssistantConfig(BaseModel):
     """The name shown in the sidebar (the id when unset)."""
     description: str = ""
     """One line shown under the name."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Devic: merged over the server's `metadata` for this assistant's messages."""
 
     @property
     def display_name(self) -> str:
         return self.name or self.id
 
 
-class ServerConfig(BaseModel):
-    """One server the app talks to."""
-
-    model_config = ConfigDict(extra="forbid")
+class ServerConfig(AnswerDefaults):
+    """One server the app talks to. The answer settings (system_prompt, temperature, top_p,
+    max_tokens, context_window) given here apply to each of its assistants that sets none of its own."""
 
     name: str = Field(min_length=1)
     """A short unique name, shown in the sidebar and used by `--server`."""
@@ -108,7 +143,8 @@ class ServerConfig(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra HTTP headers sent with every request (e.g. `x-user-identifier`)."""
     assistants: list[AssistantConfig] = Field(default_factory=list)
-    """Assistants to offer where the API cannot list them (agent slugs, say)."""
+    """Assistants to offer where the API cannot list them (agent slugs, say), and assistants whose
+    answers are set up here (a listing server lists them first)."""
     allow_insecure_http: bool = False
     """Allow plain `http://` to a host that is not this machine (the token then travels unencrypted)."""
     max_answer_bytes: int = Field(default=10_000_000, gt=0)
@@ -161,6 +197,19 @@ class ServerConfig(BaseModel):
                     raise ValueError(f"{setting}: there is no file at {path}")
         return self
 
+    def assistant(self, assistant_id: str) -> AssistantConfig | None:
+        return next((a for a in self.assistants if a.id == assistant_id), None)
+
+    def chat_settings(self, assistant_id: str) -> ChatSettings:
+        """What a new chat with the assistant starts with: its own values over the server's."""
+        own = self.assistant(assistant_id)
+        values: dict[str, Any] = {}
+        for name in AnswerDefaults.model_fields:
+            mine = getattr(own, name) if own is not None else None
+            values[name] = mine if mine is not None else getattr(self, name)
+        values["metadata"] = {**self.metadata, **(own.metadata if own is not None else {})}
+        return ChatSettings(**values)
+
     @property
     def resolved_base_url(self) -> str:
         return (self.base_url or DEFAULT_BASE_URLS.get(self.kind, "")).rstrip("/")
@@ -199,6 +248,10 @@ class Settings(BaseSettings):
     for one action are separated by commas. F1 lists every id with the key it has now."""
     show_sidebar: bool = True
     """Whether the sidebar is open at start."""
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Prices by model (the OpenAI model name, the Devic or Devs assistant id, the agent slug), e.g.
+    `prices.gpt-4o = { input = 2.5, output = 10 }`: the usage view and `devic-tui usage` then show
+    what the tokens cost. No price, no cost column."""
     bell_on_answer: bool = False
     """Ring the terminal bell when an answer finishes or fails in a chat you are not looking at
     (a notification says so either way)."""

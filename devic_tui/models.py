@@ -71,6 +71,8 @@ class Usage(Frozen):
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
+    cached_tokens: int | None = None
+    """Input tokens the server read from its prompt cache (counted in `input_tokens` too)."""
 
     @property
     def total(self) -> int | None:
@@ -91,6 +93,19 @@ class Attachment(Frozen):
     path: str | None = None
     remote: RemoteFile | None = None
     inlined: bool = False
+
+
+class ChatSettings(Frozen):
+    """How a chat asks its assistant to answer: resolved from the config (the assistant's values over
+    the server's) when the chat starts, then kept in its transcript so it sends the same later.
+    None means "not set": nothing is sent and the server's own default applies."""
+
+    system_prompt: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, gt=0)
+    context_window: int | None = Field(default=None, gt=0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class HistoryMessage(Frozen):

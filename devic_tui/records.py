@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devic_tui.models import Attachment, MessageStatus, Role, Usage
+from devic_tui.models import Attachment, ChatSettings, MessageStatus, Role, Usage
 
 SCHEMA_VERSION = 2
 """Bumped when the layout changes; a file from a newer schema is refused, not clobbered. Version 2
@@ -70,6 +70,10 @@ class Conversation(BaseModel):
     tags: list[str] = Field(default_factory=list)
     archived: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
+    settings: ChatSettings | None = None
+    """How this chat asks its assistant to answer (system prompt, parameters, Devic metadata): taken
+    from the config when the chat first sends, then kept, so it sends the same after a restart;
+    None for a chat that has not sent since they were introduced."""
     shown_id: str | None = None
     """The last message of the branch on screen; None (or an id no longer held) means the newest
     message's branch."""

@@ -13,6 +13,7 @@ from devic_tui.config import ServerConfig
 from devic_tui.models import (
     AssistantInfo,
     Attachment,
+    ChatSettings,
     HistoryMessage,
     RemoteChat,
     RemoteChatDetail,
@@ -67,6 +68,8 @@ class SendRequest(BaseModel):
     chat must be given them (as messages where the API takes them, else as a context block)."""
     attachments: list[Attachment] = Field(default_factory=list)
     """Files already uploaded with `Provider.upload`."""
+    settings: ChatSettings = Field(default_factory=ChatSettings)
+    """The chat's system prompt, parameters and metadata, each sent where the API takes it."""
 
 
 class ToolOutput(BaseModel):
