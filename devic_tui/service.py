@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Literal
 from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
 from devic_tui.branches import BranchPlan, ConversationTree, branch_plan, show
-from devic_tui.config import ServerConfig, Settings
+from devic_tui.config import ConfigError, ServerConfig, Settings
 from devic_tui.files import write_private
-from devic_tui.models import AssistantInfo, Attachment, RemoteChat
+from devic_tui.models import AssistantInfo, Attachment, ChatSettings, RemoteChat
 from devic_tui.providers.base import Provider, configured_assistants
 from devic_tui.providers.errors import (
     AuthError,
@@ -191,7 +191,16 @@ class ChatService:
             assistant_name=assistant.name,
             created_at=stamp,
             updated_at=stamp,
+            settings=self._configured_settings(server, assistant.id),
         )
+
+    def _configured_settings(self, server_name: str, assistant_id: str) -> ChatSettings | None:
+        """What the config sets for a new chat with the assistant (None for a server no longer
+        configured: its first send takes them)."""
+        try:
+            return self.settings.server(server_name).chat_settings(assistant_id)
+        except ConfigError:
+            return None
 
     async def open(self, conversation_id: str) -> Conversation:
         return await asyncio.to_thread(self.store.load, conversation_id)

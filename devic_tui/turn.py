@@ -215,6 +215,8 @@ class Turn:
             after = ConversationTree(conversation).parent[self.user.id] if self.regenerating else None
             self.plan = branch_plan(conversation, after)
         self._earlier = self._history()
+        if conversation.settings is None:  # a chat from before settings were kept takes the config's
+            conversation.settings = self.provider.server.chat_settings(conversation.assistant_id)
         self.remote_chat_id = self.plan.remote_chat_id
         await self._name_legacy_chat()
         if not conversation.title:
@@ -273,6 +275,7 @@ class Turn:
             history=self._earlier,
             carry_history=self.plan.carries_history,
             attachments=[a for a in self.user.attachments if not a.inlined],
+            settings=conversation.settings,
         )
         async for event in self._record(self._sent(request)):
             yield event

@@ -68,8 +68,9 @@ class SendRequest(BaseModel):
     chat must be given them (as messages where the API takes them, else as a context block)."""
     attachments: list[Attachment] = Field(default_factory=list)
     """Files already uploaded with `Provider.upload`."""
-    settings: ChatSettings = Field(default_factory=ChatSettings)
-    """The chat's system prompt, parameters and metadata, each sent where the API takes it."""
+    settings: ChatSettings | None = None
+    """The chat's system prompt, parameters and metadata, each sent where the API takes it; None
+    means the config's for the assistant (`Provider.settings_for`)."""
 
 
 class ToolOutput(BaseModel):
@@ -116,6 +117,10 @@ class Provider(ABC):
 
     def configured_assistants(self) -> list[AssistantInfo]:
         return configured_assistants(self.server)
+
+    def settings_for(self, request: SendRequest) -> ChatSettings:
+        """What the request asks of the answer: the chat's settings, else the config's."""
+        return request.settings or self.server.chat_settings(request.assistant_id)
 
     async def list_assistants(self) -> list[AssistantInfo]:
         """The API's list where it has one, else the config's."""

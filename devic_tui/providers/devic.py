@@ -154,11 +154,12 @@ class DevicProvider(Provider):
     def body(self, request: SendRequest) -> dict[str, Any]:
         """The send body in the configured request shape; unset optional fields are left out."""
         server = self.server
+        metadata = self.settings_for(request).metadata
         body: dict[str, Any]
         if server.request_shape == "legacy":
             body = {"message": self._text(request), "chatUuid": request.conversation_id}
-            if server.metadata:
-                body["metadata"] = server.metadata
+            if metadata:
+                body["metadata"] = metadata
             return body
         if server.request_shape == "messages":
             earlier = request.history if request.carry_history else []
@@ -168,8 +169,8 @@ class DevicProvider(Provider):
             body = {"message": self._text(request)}
         if request.conversation_id:
             body["chatUid"] = request.conversation_id
-        if server.metadata:
-            body["metadata"] = server.metadata
+        if metadata:
+            body["metadata"] = metadata
         if server.tenant_id:
             body["tenantId"] = server.tenant_id
         if server.request_shape == "messages":

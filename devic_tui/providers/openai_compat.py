@@ -32,6 +32,8 @@ from devic_tui.providers.parsing import as_list, first_str
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
 PATHS = {"chat": "/chat/completions", "models": "/models"}
+SAMPLING_PARAMETERS = ("temperature", "top_p", "max_tokens")
+"""The chat settings an OpenAI-compatible request carries in its body, by their API names."""
 
 # Devs-style stream (contract §4): event names, and where each looks for its text.
 DEVS_DELTA = "message.delta"
@@ -217,9 +219,18 @@ class OpenAIProvider(Provider):
         return guarded(answer)
 
     def _body(self, request: SendRequest) -> dict[str, Any]:
-        messages = [{"role": turn.role, "content": turn.content} for turn in request.history]
+        """The chat's system prompt first, the history, the message; the parameters the chat sets
+        (and only those: an unset one is the server's default)."""
+        settings = self.settings_for(request)
+        messages = [{"role": "system", "content": settings.system_prompt}] if settings.system_prompt else []
+        messages.extend({"role": turn.role, "content": turn.content} for turn in request.history)
         messages.append({"role": "user", "content": request.text})
-        return {"model": request.assistant_id, "messages": messages, "stream": self.server.stream}
+        body: dict[str, Any] = {"model": request.assistant_id, "messages": messages, "stream": self.server.stream}
+        for name in SAMPLING_PARAMETERS:
+            value = getattr(settings, name)
+            if value is not None:
+                body[name] = value
+        return body
 
     async def _send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
         started = datetime.now(UTC)

@@ -83,6 +83,46 @@ async def test_sends_exactly_model_messages_and_stream(
     assert sent.headers["user-agent"].startswith("devic-tui/")
 
 
+async def test_the_chats_system_prompt_and_parameters_are_sent_and_kept_across_a_restart(
+    emulator: EmulatorServer, server_config: Callable[..., ServerConfig], tmp_path: Path
+) -> None:
+    """The config's values (the assistant's over the server's) go into the chat when it starts; the
+    request carries the system prompt first and the parameters set; a later change to the config
+    does not change what the chat, reopened, sends."""
+    echo = AssistantConfig(id="echo", system_prompt="Answer in French.", temperature=0.3)
+    server = server_config("openai", top_p=0.9, max_tokens=512, assistants=[echo])
+    store_dir = tmp_path / "transcripts"
+    service = ChatService(Settings(servers=[server]), store=TranscriptStore(store_dir))
+    conversation = service.new_conversation("emu-openai", AssistantInfo(id="echo", name="Echo"))
+    turn = await service.start_turn(conversation, "bonjour", [])
+    await collect_events(turn.events())
+    await service.aclose()
+    [sent] = emulator.state.requests_for("openai")
+    assert sent.body["messages"] == [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "bonjour"},
+    ]
+    assert (sent.body["temperature"], sent.body["top_p"], sent.body["max_tokens"]) == (0.3, 0.9, 512)
+
+    changed = server.model_copy(update={"assistants": [], "top_p": None, "max_tokens": None})
+    service = ChatService(Settings(servers=[changed]), store=TranscriptStore(store_dir))
+    reopened = await service.open(conversation.id)
+    assert reopened.settings is not None and reopened.settings.system_prompt == "Answer in French."
+    turn = await service.start_turn(reopened, "encore", [])
+    await collect_events(turn.events())
+    await service.aclose()
+    again = emulator.state.requests_for("openai")[-1].body
+    assert again["messages"][0] == {"role": "system", "content": "Answer in French."}
+    assert (again["temperature"], again["top_p"], again["max_tokens"]) == (0.3, 0.9, 512)
+
+
+async def test_unset_parameters_are_not_sent(make_provider: Callable[..., Provider], emulator: EmulatorServer) -> None:
+    await collect(make_provider("openai"), ask("echo"))
+    [sent] = emulator.state.requests_for("openai")
+    assert not {"temperature", "top_p", "max_tokens"} & sent.body.keys()
+    assert [m["role"] for m in sent.body["messages"]] == ["user"]
+
+
 async def test_streamed_answer_in_pieces_with_usage_and_done(make_provider: Callable[..., Provider]) -> None:
     provider = make_provider("openai", stream=True)
     events = await collect(provider, ask("echo", "quote me", HISTORY))
