@@ -4,6 +4,7 @@ that turns an HTTP error response into the right class, whatever shape its body 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,12 +56,21 @@ class PayloadTooLargeError(ProviderError):
 
 
 class RateLimitedError(ProviderError):
-    """429: too many requests; `retry_after` says how long the server asked to wait."""
+    """429: too many requests, or a usage limit reached; `retry_after` says how long the server
+    asked to wait, `resets_at` when the limit starts again (UTC; None when the server did not say)."""
 
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        resets_at: datetime | None = None,
+        **kw: Any,
+    ) -> None:
         self.retry_after = retry_after
+        self.resets_at = resets_at
         super().__init__(message, **kw)
 
 
@@ -171,8 +181,12 @@ def error_from_status(
     reason: str = "",
     token_hint: str = "",
     retry_after: float | None = None,
+    resets_at: datetime | None = None,
+    limit_reached: bool = False,
 ) -> ProviderError:
-    """Map an error status and its body to one ProviderError with a message that says what to do."""
+    """Map an error status and its body to one ProviderError with a message that says what to do.
+    For a 429, `resets_at` is when the limit starts again as the body or the limit headers say
+    (`limit_reached`: a usage limit, not a request rate); without it, `retry_after` (Retry-After)."""
     said = describe_body(body_text) or reason or f"HTTP {status}"
     where = f"server '{server}'"
     if status == 401:
@@ -187,28 +201,58 @@ def error_from_status(
             f"{where} says it is too large (413): {said}", server=server, status=status
         )
     if status == 429:
-        wait = f"; try again in {retry_after:.0f} s" if retry_after else "; wait and try again"
-        return RateLimitedError(
-            f"{where} is rate limiting requests (429){wait}: {said}",
-            retry_after=retry_after,
-            server=server,
-            status=status,
-        )
+        return _rate_limited(server, said, retry_after, resets_at, limit_reached)
     if status >= 500:
         return ServerError(f"{where} failed ({status}): {said}", server=server, status=status)
     return BadRequestError(f"{where} refused the request ({status}): {said}", server=server, status=status)
 
 
+def _rate_limited(
+    server: str, said: str, retry_after: float | None, resets_at: datetime | None, limit_reached: bool
+) -> RateLimitedError:
+    """The 429 error, saying when to try again: when the limit resets, else after Retry-After."""
+    from devic_tui.providers.remote_limits import describe_wait
+
+    where = f"server '{server}'"
+    if resets_at is not None:
+        seconds = (resets_at - datetime.now(UTC)).total_seconds()
+        when = f"resets in {describe_wait(seconds)}" if seconds > 0 else "resets now"
+        if limit_reached:
+            text = f"{where} says a usage limit is reached (429); it {when}: {said}"
+        else:
+            text = f"{where} is rate limiting requests (429); the limit {when}: {said}"
+    else:
+        wait = f"; try again in {retry_after:.0f} s" if retry_after else "; wait and try again"
+        text = f"{where} is rate limiting requests (429){wait}: {said}"
+        if retry_after is not None:
+            resets_at = datetime.now(UTC) + timedelta(seconds=retry_after)
+    return RateLimitedError(text, retry_after=retry_after, resets_at=resets_at, server=server, status=429)
+
+
 def error_from_response(
     server: str, response: httpx.Response, body_text: str, *, token_hint: str = ""
 ) -> ProviderError:
+    from devic_tui.providers.remote_limits import SOURCE_RETRY_AFTER, SOURCE_TENANT_REFUSAL, refusal_reset
     from devic_tui.providers.retry import parse_retry_after
 
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    resets_at: datetime | None = None
+    source: str | None = None
+    if response.status_code == 429:
+        now = datetime.now(UTC)
+        resets_at, source = refusal_reset(server, response.headers, body_text, now)
+        if source == SOURCE_RETRY_AFTER:
+            resets_at = None  # Retry-After alone: say it as before (error_from_status fills resets_at)
+        elif resets_at is not None:
+            # Waiting less than the limit says is pointless; a wait past the retry cap fails at once.
+            retry_after = max(retry_after or 0.0, (resets_at - now).total_seconds())
     return error_from_status(
         server,
         response.status_code,
         body_text,
         reason=response.reason_phrase,
         token_hint=token_hint,
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        retry_after=retry_after,
+        resets_at=resets_at,
+        limit_reached=source == SOURCE_TENANT_REFUSAL,
     )

@@ -2,7 +2,7 @@
 our User-Agent, the token added per request, HTTPS enforced off loopback, same-host redirects only,
 the server's proxy and TLS settings (never the environment's proxy for this machine), retries
 (before any byte of an answer) and error responses and connection failures mapped to our error
-classes, each saying what failed."""
+classes, each saying what failed. Every response's rate-limit headers are noted in `limits`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from devic_tui.providers.errors import (
     error_from_response,
 )
 from devic_tui.providers.proxies import SETTING_SOURCE, ProxyRoute, proxy_for
+from devic_tui.providers.remote_limits import LimitTracker
 from devic_tui.providers.retry import RetryPolicy, next_delay, parse_retry_after
 from devic_tui.providers.tls import certificate_failure, describe_certificate_failure, tls_context_for
 from devic_tui.providers.tokens import resolve_token
@@ -113,6 +114,9 @@ class HttpClient:
         self._sleep = sleep
         self._token: str | None = None
         self._token_resolved = False
+        # The limits this server's answers and refusals report: their headers here, what the
+        # providers find in bodies there.
+        self.limits = LimitTracker(server.name)
         transport = transport if transport is not None else ServerTransport(server)
         self.proxy: ProxyRoute | None = transport.route if isinstance(transport, ServerTransport) else None
         self._client = httpx.AsyncClient(
@@ -254,9 +258,14 @@ class HttpClient:
                 attempt += 1
                 continue
             if response.is_success:
+                self.limits.answered()
+            self.limits.note_headers(response.headers, status=response.status_code)
+            if response.is_success:
                 return response
             body = (await response.aread()).decode("utf-8", "replace")
             await response.aclose()
+            if response.status_code == 429:
+                self.limits.note_payload(body)
             refused = self._error(response, body)
             log.debug("%s %s -> %d", method, request.url.path, response.status_code)
             retry_after = (
