@@ -147,10 +147,16 @@ def scale_conversation(n: int, writer: Writer) -> Conversation:
     return conv
 
 
-def write_history(home: Path, count: int, *, progress: bool = False) -> None:
-    """`count` conversations (`scale_conversation`) into the data dir `home`: each snapshot holds
-    the bytes `TranscriptStore.save` writes (`codecs.encode_snapshot`, file 0600 in a 0700 folder,
-    modified at the conversation's `updated_at`), without its per-file fsyncs and one index
+def write_history(
+    home: Path,
+    count: int,
+    *,
+    progress: bool = False,
+    make: Callable[[int, Writer], Conversation] = scale_conversation,
+) -> None:
+    """`count` conversations (`make`: by default `scale_conversation`) into the data dir `home`:
+    each snapshot holds the bytes `TranscriptStore.save` writes (`codecs.encode_snapshot`, file 0600
+    in a 0700 folder, modified at the conversation's `updated_at`), without its per-file fsyncs and one index
     transaction per save; then the store, opened on the folder the way the app opens it, indexes
     every file itself (its sync of a missing index, in the order the files were written)."""
     from devic_tui.files import make_private_dir
@@ -161,7 +167,7 @@ def write_history(home: Path, count: int, *, progress: bool = False) -> None:
     writer = Writer(SCALE_SEED)
     started = time.perf_counter()
     for n in range(count):
-        conv = scale_conversation(n, writer)
+        conv = make(n, writer)
         path = transcripts / codecs.snapshot_name(conv.id, "json")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

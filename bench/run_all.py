@@ -28,6 +28,7 @@ ORDER = [
     ("save.py", [], []),
     ("search.py", [], []),
     ("history_scale.py", [], ["--repeats", "10"]),
+    ("usage.py", [], ["--repeats", "10", "--runs", "5"]),
 ]
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from devic_tui import locations
-from devic_tui.commands import archive, ask, assistants, chats, history, trash
+from devic_tui.commands import archive, ask, assistants, chats, history, trash, usage
 from devic_tui.commands.about import SHELLS, VersionAction, complete_if_asked, completion_script
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
@@ -50,6 +50,7 @@ commands (exit codes in brackets):
   import FILE                 add a conversation from a JSON export  [0 2]
   delete ID, trash, restore ID   move a chat to the trash, list it, bring it back  [0 2]
   archive ID, unarchive ID    hide a chat from the lists (kept), bring it back  [0 2]
+  usage [--since DATE] [-s SERVER]   tokens (and cost) per day and assistant, totals  [0 2]
   assistants [-s SERVER]      list what each server offers  [0 1 2 3]
   config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
   locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
@@ -91,6 +92,7 @@ HANDLERS: dict[str, str] = {
     "restore": "trash:restore",
     "archive": "archive:archive",
     "unarchive": "archive:unarchive",
+    "usage": "usage:run",
 }
 
 
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_parsers(commands)
     trash.add_parsers(commands)
     archive.add_parsers(commands)
+    usage.add_parser(commands)
     assistants.add_parser(commands)
 
     config = commands.add_parser("config", help="write, find or check the config file")

@@ -12,8 +12,11 @@ match the words and the filters together, however few the filters let through. A
 reading the others. `days` holds, for each UTC day of the messages' dates, the lowest and highest
 rowid among them: bounds on the rowid for a search between dates, read from a row a day (rowids
 grow as messages are written, so FTS5 then skips nearly every row outside the dates). A message
-removed leaves its day's bounds as they were: wider than need be, never wrong. Not thread-safe by
-itself: the store serialises every call under its own lock.
+removed leaves its day's bounds as they were: wider than need be, never wrong. Each `messages` row
+also keeps the message's token usage (input, output, cached, total: NULL where the server did not
+say), the model that answered, and whether it is a copy (`COPY_OF`: a fork's or a duplicate's,
+whose tokens the original spent), for the usage ledger (`usage_groups`). Not thread-safe by itself:
+the store serialises every call under its own lock.
 """
 
 from __future__ import annotations
@@ -26,14 +29,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import TypeAdapter
 
 from devic_tui.files import make_private_dir, make_private_file
-from devic_tui.records import Conversation, ConversationSummary, SearchHit, StoredMessage
+from devic_tui.records import COPY_OF, Conversation, ConversationSummary, SearchHit, StoredMessage
 
-INDEX_VERSION = 4
+INDEX_VERSION = 6
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _WORDLIKE = re.compile(r"\w")
@@ -56,7 +59,9 @@ CREATE TABLE IF NOT EXISTS tags(
 CREATE INDEX IF NOT EXISTS tags_newest ON tags(tag, updated_ts);
 CREATE TABLE IF NOT EXISTS messages(
     rowid INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, id TEXT NOT NULL, role TEXT NOT NULL,
-    created_at TEXT NOT NULL, created_ts REAL NOT NULL, remote_chat_id TEXT, UNIQUE(conversation_id, id));
+    created_at TEXT NOT NULL, created_ts REAL NOT NULL, remote_chat_id TEXT,
+    input_tokens INTEGER, output_tokens INTEGER, cached_tokens INTEGER, total_tokens INTEGER, model TEXT,
+    copied INTEGER, UNIQUE(conversation_id, id));
 CREATE INDEX IF NOT EXISTS messages_time ON messages(created_ts);
 CREATE INDEX IF NOT EXISTS messages_remote ON messages(remote_chat_id) WHERE remote_chat_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS days(day INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL);
@@ -91,6 +96,40 @@ class Stamp:
 FlatStamp = tuple[int | None, int | None, int | None, int | None]
 """A Stamp as the index's four columns (snapshot mtime and size, journal mtime and size): what the
 check at open compares, for every conversation, without making an object for each."""
+
+
+UsageColumns = tuple[int | None, int | None, int | None, int | None, str | None, int | None]
+"""A message's (input, output, cached, total) tokens, its model and 1 if it is a copy (else None),
+as the `messages` row keeps them."""
+
+
+def _usage_columns(message: StoredMessage) -> UsageColumns:
+    metadata = message.metadata
+    model = metadata.get("model") if metadata else None
+    if not isinstance(model, str) or not model:
+        model = None
+    copied = 1 if metadata and COPY_OF in metadata else None
+    usage = message.usage
+    if usage is None:
+        return None, None, None, None, model, copied
+    return usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.total_tokens, model, copied
+
+
+class UsageGroup(NamedTuple):
+    """The answers of one local day, server, assistant and model, and their tokens summed (unknown
+    figures count as 0; `total` is each answer's total_tokens, else its input plus output)."""
+
+    day: str
+    """The local date, YYYY-MM-DD."""
+    server: str
+    assistant_id: str
+    assistant_name: str
+    model: str | None
+    answers: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    total_tokens: int
 
 
 def fts_query(text: str) -> str:
@@ -295,7 +334,8 @@ class SearchIndex:
         for message in conversation.messages:
             cursor = self.db.execute(
                 "INSERT OR REPLACE INTO messages(conversation_id, id, role, created_at, created_ts, "
-                "remote_chat_id) VALUES (?, ?, ?, ?, ?, ?)",
+                "remote_chat_id, input_tokens, output_tokens, cached_tokens, total_tokens, model, copied) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     message.id,
@@ -303,6 +343,7 @@ class SearchIndex:
                     message.created_at.isoformat(),
                     _ts(message.created_at),
                     message.remote_chat_id,
+                    *_usage_columns(message),
                 ),
             )
             self.db.execute(
@@ -331,11 +372,13 @@ class SearchIndex:
             message.created_at.isoformat(),
             _ts(message.created_at),
             message.remote_chat_id,
+            *_usage_columns(message),
         )
         if found:
             self.db.execute(
-                "UPDATE messages SET role = ?, created_at = ?, created_ts = ?, remote_chat_id = ? "
-                "WHERE rowid = ?",
+                "UPDATE messages SET role = ?, created_at = ?, created_ts = ?, remote_chat_id = ?, "
+                "input_tokens = ?, output_tokens = ?, cached_tokens = ?, total_tokens = ?, model = ?, "
+                "copied = ? WHERE rowid = ?",
                 (*values, found[0]),
             )
             self.db.execute(
@@ -345,8 +388,9 @@ class SearchIndex:
             self._put_day(message, found[0])
         else:
             cursor = self.db.execute(
-                "INSERT INTO messages(conversation_id, id, role, created_at, created_ts, remote_chat_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages(conversation_id, id, role, created_at, created_ts, remote_chat_id, "
+                "input_tokens, output_tokens, cached_tokens, total_tokens, model, copied) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation.id, message.id, *values),
             )
             self.db.execute(
@@ -511,6 +555,32 @@ class SearchIndex:
                 (json.dumps(sorted(set(among))), server),
             )
         return {row[0] for row in rows}
+
+    def usage_groups(self, *, since_ts: float | None = None, server: str | None = None) -> list[UsageGroup]:
+        """Every answer (assistant message, any branch, archived chats too; not a copy) written at
+        or after `since_ts`, of `server`, summed per local day (SQLite's localtime: the C library's, as
+        Python's), server, assistant and model; newest day first, then by server, assistant and
+        model (no model first)."""
+        where = ["m.role = 'assistant'", "m.copied IS NULL"]
+        args: list[Any] = []
+        if since_ts is not None:
+            where.append("m.created_ts >= ?")
+            args.append(since_ts)
+        if server is not None:
+            where.append("c.server = ?")
+            args.append(server)
+        rows = self.db.execute(
+            "SELECT date(m.created_ts, 'unixepoch', 'localtime') AS day, c.server, c.assistant_id, "
+            "max(c.assistant_name), m.model, count(*), coalesce(sum(m.input_tokens), 0), "
+            "coalesce(sum(m.output_tokens), 0), coalesce(sum(m.cached_tokens), 0), "
+            "coalesce(sum(coalesce(m.total_tokens, m.input_tokens + m.output_tokens, m.input_tokens, "
+            "m.output_tokens)), 0) "
+            "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE " + " AND ".join(where) + " GROUP BY day, c.server, c.assistant_id, m.model "
+            "ORDER BY day DESC, c.server, c.assistant_id, m.model",
+            args,
+        )
+        return [UsageGroup._make(row) for row in rows]
 
     @staticmethod
     def _filters(server: str | None, assistant_id: str | None, table: str) -> tuple[list[str], list[Any]]:

@@ -29,11 +29,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from devic_tui.files import make_private_dir, sync_directory
+from devic_tui.models import ChatSettings
 from devic_tui.records import SCHEMA_VERSION, Conversation, ConversationSummary, SearchHit, StoredMessage
 from devic_tui.store import codecs
 from devic_tui.store.codecs import (
@@ -46,7 +47,7 @@ from devic_tui.store.codecs import (
     journal_name,
     snapshot_name,
 )
-from devic_tui.store.index import FlatStamp, SearchIndex, Stamp
+from devic_tui.store.index import FlatStamp, SearchIndex, Stamp, UsageGroup
 
 if sys.platform != "win32":
     import fcntl
@@ -570,6 +571,9 @@ class TranscriptStore:
     def rename(self, conversation_id: str, title: str) -> None:
         self._update_header(conversation_id, title=title)
 
+    def set_settings(self, conversation_id: str, settings: ChatSettings) -> None:
+        self._update_header(conversation_id, settings=settings)
+
     def set_tags(self, conversation_id: str, tags: list[str]) -> None:
         self._update_header(conversation_id, tags=list(tags))
 
@@ -714,6 +718,15 @@ class TranscriptStore:
         with self._lock:
             index = self._index_ready()
             return index.branch_chats(server, among) if index else set()
+
+    def usage_groups(self, *, since: date | None = None, server: str | None = None) -> list[UsageGroup]:
+        """The answers' tokens summed per local day, server, assistant and model, newest day first
+        (`SearchIndex.usage_groups`), from the index (no transcript is read): those of `server`,
+        from the local day `since` on."""
+        since_ts = datetime.combine(since, datetime.min.time()).astimezone().timestamp() if since else None
+        with self._lock:
+            index = self._index_ready()
+            return index.usage_groups(since_ts=since_ts, server=server) if index else []
 
     # --- the end ----------------------------------------------------------------------------------
 
