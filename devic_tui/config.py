@@ -37,6 +37,15 @@ ServerKind = Literal["devic", "devs", "agent", "openai", "demo"]
 RequestShape = Literal["message", "messages", "legacy"]
 TranscriptFormat = Literal["json", "toml"]
 
+API_NAMES: dict[str, str] = {
+    "devic": "Devic",
+    "devs": "Devs platform",
+    "agent": "agent chat",
+    "openai": "OpenAI-compatible",
+    "demo": "demo",
+}
+"""Each kind of server's API, named for a person."""
+
 DEFAULT_BASE_URLS: dict[str, str] = {
     "devic": "https://api.devic.ai",
     "devs": "https://api.devs.ai",
@@ -333,11 +342,13 @@ def permission_warnings(settings: Settings, path: Path) -> list[str]:
 
 
 def settings_for(path: Path, *, demo: bool = False) -> tuple[Settings, list[str]]:
-    """The file's settings and the warnings about it; with `demo`, one demo server and nothing else.
-    Raises ConfigError with a readable message when the file is wrong."""
+    """The file's settings and the warnings about it; with `demo`, one demo server and nothing else
+    (the file's own demo entry where it has one, with the assistants it sets up). Raises ConfigError
+    with a readable message when the file is wrong."""
     settings = load_settings(path)
     warnings = permission_warnings(settings, path)
     if demo:
-        entry = ServerConfig(name="demo", kind="demo")
+        own = next((s for s in settings.servers if s.kind == "demo" and s.enabled), None)
+        entry = (own or ServerConfig(name="demo", kind="demo")).model_copy(update={"name": "demo"})
         settings = settings.model_copy(update={"servers": [entry], "default_server": None})
     return settings, warnings

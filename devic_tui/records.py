@@ -18,6 +18,10 @@ SCHEMA_VERSION = 2
 made a conversation a tree (`StoredMessage.parent_id`, `Conversation.shown_id`); a version-1 file is
 read as one branch, as it is, and written as version 2 at its next change."""
 
+COPY_OF = "copy_of"
+"""The `StoredMessage.metadata` key of a message copied into another conversation (a fork, a
+duplicate): the id of the message it copies. Its usage was spent once, by the original."""
+
 ROOT = ""
 """The `parent_id` of a message that starts the conversation (a first message, or an edit of it)."""
 

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from devic_tui import locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
 from devic_tui.branches import BranchPlan, ConversationTree, branch_plan, show
 from devic_tui.config import ConfigError, ServerConfig, Settings
+from devic_tui.context_meter import ContextWindow
 from devic_tui.files import write_private
 from devic_tui.models import AssistantInfo, Attachment, ChatSettings, RemoteChat
 from devic_tui.providers.base import Provider, configured_assistants
@@ -32,13 +35,15 @@ from devic_tui.providers.errors import (
     ProviderTimeoutError,
 )
 from devic_tui.providers.registry import create_provider
-from devic_tui.records import ROOT, Conversation, ConversationSummary, StoredMessage, new_id, now
+from devic_tui.records import COPY_OF, ROOT, Conversation, ConversationSummary, StoredMessage, new_id, now
 from devic_tui.redact import redact
 from devic_tui.store.transcripts import TranscriptStore
 from devic_tui.turn import ToolAnswerer, Turn
+from devic_tui.usage_ledger import UsageLedger, build_ledger, fetch_from
 
 if TYPE_CHECKING:
     from devic_tui.providers.http import ProgressCallback
+    from devic_tui.providers.remote_limits import RemoteLimit
     from devic_tui.records import SearchHit
     from devic_tui.search_query import SearchQuery
     from devic_tui.store.export import MarkdownBranches
@@ -48,6 +53,11 @@ EXPORT_SUFFIXES: dict[str, ExportFormat] = {".md": "md", ".json": "json", ".toml
 
 UploadProgress = Callable[[Attachment, int, int], None]
 """Told (file, bytes sent, bytes in all) as each file goes out; first with 0 sent, before it starts."""
+
+log = logging.getLogger("devic_tui.service")
+
+LIMIT_WARNING = 0.2
+"""A server's limit is shown once less than this part of it is left."""
 
 SIDEBAR_CHATS = 500
 """Local chats listed per server in the sidebar and the chat finder (newest first); search and
@@ -75,6 +85,14 @@ class ServerListing:
 
 ProviderFactory = Callable[[ServerConfig], Provider]
 
+
+def copied_metadata(message: StoredMessage) -> dict[str, Any]:
+    """A copied message's metadata: marked as a copy (`COPY_OF`), so the usage ledger counts the
+    tokens it cost once, in the original, and the context meter does not take the original
+    context's figures for the copy's."""
+    return {**message.metadata, COPY_OF: message.metadata.get(COPY_OF, message.id)}
+
+
 _SERVER_UNUSABLE = (AuthError, MissingTokenError, ConnectionFailedError, ProviderTimeoutError)
 """Listing failures that say the whole server cannot be used, not only that it cannot list."""
 
@@ -93,12 +111,28 @@ class ChatService:
         self._providers: dict[str, Provider] = {}
         self._told_read_only = False
         self._told_listing: set[tuple[str, str]] = set()
+        self._server_windows: dict[tuple[str, str], int | None] = {}
 
     def provider(self, server_name: str) -> Provider:
         """The server's provider (created on first use); raises ProviderError for a refused URL."""
         if server_name not in self._providers:
             self._providers[server_name] = self._provider_factory(self.settings.server(server_name))
         return self._providers[server_name]
+
+    def tightest_limit(self, server_name: str) -> RemoteLimit | None:
+        """The limit the server last reported with the smallest part left (its reset not passed),
+        or None; asks no server, and makes no provider for a server not used yet."""
+        provider = self._providers.get(server_name)
+        return provider.http.limits.tightest() if provider is not None else None
+
+    def limit_warning(self, server_name: str) -> str | None:
+        """The server's tightest limit in words while less than `LIMIT_WARNING` of it is left."""
+        from devic_tui.providers.remote_limits import describe_limit
+
+        limit = self.tightest_limit(server_name)
+        if limit is None or limit.fraction_left is None or limit.fraction_left >= LIMIT_WARNING:
+            return None
+        return describe_limit(limit)
 
     async def aclose(self) -> None:
         for provider in self._providers.values():
@@ -125,6 +159,27 @@ class ChatService:
             if not configured or isinstance(error, _SERVER_UNUSABLE):
                 raise
             return configured, f"listing the assistants failed ({error}); using the ones in the config"
+
+    async def context_window(
+        self, server_name: str, assistant_id: str, configured: int | None
+    ) -> ContextWindow:
+        """How many tokens the assistant's context holds, for the context meter: the server's own
+        figure where it gives one, else `configured` (the config's `context_window`), else unknown.
+        The server is asked once per (server, assistant) in a session. Never raises."""
+        key = (server_name, assistant_id)
+        if key not in self._server_windows:
+            try:
+                found = await self.provider(server_name).context_window(assistant_id)
+            except (ProviderError, ConfigError) as error:
+                log.debug("no context window from server %r for %r: %s", server_name, assistant_id, error)
+                found = None
+            self._server_windows[key] = found
+        from_server = self._server_windows[key]
+        if from_server is not None:
+            return ContextWindow(tokens=from_server, source="server")
+        if configured is not None and configured > 0:
+            return ContextWindow(tokens=configured, source="config")
+        return ContextWindow(source="unknown")
 
     async def listing(self, server: ServerConfig) -> ServerListing:
         listing = ServerListing(server=server)
@@ -191,10 +246,10 @@ class ChatService:
             assistant_name=assistant.name,
             created_at=stamp,
             updated_at=stamp,
-            settings=self._configured_settings(server, assistant.id),
+            settings=self.configured_settings(server, assistant.id),
         )
 
-    def _configured_settings(self, server_name: str, assistant_id: str) -> ChatSettings | None:
+    def configured_settings(self, server_name: str, assistant_id: str) -> ChatSettings | None:
         """What the config sets for a new chat with the assistant (None for a server no longer
         configured: its first send takes them)."""
         try:
@@ -251,6 +306,7 @@ class ChatService:
             # The server copied one chat (the branch used last); the other branches start new ones.
             kept = copied_chat is not None and message.remote_chat_id in (conversation.remote_id, None)
             message.remote_chat_id = copied_chat if kept else None
+            message.metadata = copied_metadata(message)
         await asyncio.to_thread(self.store.save, copy)
         return copy
 
@@ -387,11 +443,26 @@ class ChatService:
         tree = ConversationTree(conversation)
         if message_id not in tree.by_id:
             raise KeyError(message_id)
+        return await self._copy_of(conversation, tree.path_to(message_id), "fork")
+
+    async def fork_from(self, conversation: Conversation, message_id: str) -> Conversation:
+        """A new conversation holding the branch on screen from `message_id` on, the earlier
+        messages left behind: a chat grown past its context window goes on with its recent part."""
+        path = ConversationTree(conversation).shown_path()
+        start = next((index for index, message in enumerate(path) if message.id == message_id), None)
+        if start is None:
+            raise KeyError(message_id)
+        return await self._copy_of(conversation, path[start:], "recent part")
+
+    async def _copy_of(
+        self, conversation: Conversation, path: list[StoredMessage], what: str
+    ) -> Conversation:
+        """A new conversation of the messages of `path` (one branch, oldest first), saved."""
         stamp = now()
         copy = conversation.model_copy(
             update={
                 "id": new_id(),
-                "title": f"{conversation.title or 'untitled'} (fork)",
+                "title": f"{conversation.title or 'untitled'} ({what})",
                 "remote_id": None,
                 "created_at": stamp,
                 "updated_at": stamp,
@@ -401,14 +472,31 @@ class ChatService:
             }
         )
         parent = ROOT
-        for message in tree.path_to(message_id):
-            copied = message.model_copy(deep=True, update={"parent_id": parent, "remote_chat_id": None})
+        for message in path:
+            copied = message.model_copy(
+                deep=True,
+                update={"parent_id": parent, "remote_chat_id": None, "metadata": copied_metadata(message)},
+            )
             copy.messages.append(copied)
             parent = copied.id
         await asyncio.to_thread(self.store.save, copy)
         return copy
 
     # --- history -------------------------------------------------------------------------------
+
+    def answer_settings_taken(self, server_name: str) -> frozenset[str]:
+        """The chat settings the server's API takes (the others are kept but not sent)."""
+        try:
+            return self.provider(server_name).capabilities.answer_settings
+        except (ProviderError, ConfigError):
+            return frozenset()
+
+    async def set_chat_settings(self, conversation: Conversation, settings: ChatSettings) -> None:
+        """Change how the chat asks for answers from its next message on (kept in its transcript;
+        a chat not yet saved keeps them until its first message saves it)."""
+        conversation.settings = settings
+        if conversation.messages:
+            await asyncio.to_thread(self.store.set_settings, conversation.id, settings)
 
     async def rename(self, conversation: Conversation, title: str) -> None:
         await asyncio.to_thread(self.store.rename, conversation.id, title)
@@ -498,6 +586,18 @@ class ChatService:
             tag=query.tag,
             limit=limit,
         )
+
+    async def usage(self, *, since: date | None = None, server: str | None = None) -> UsageLedger:
+        """The answers' token usage per local day, server and assistant (from `since`, of
+        `server`), with today's, this week's and this month's totals, priced by the config's
+        `prices` (`usage_ledger`); read from the index, off the event loop."""
+
+        def ledger() -> UsageLedger:
+            today = date.today()
+            groups = self.store.usage_groups(since=fetch_from(since, today), server=server)
+            return build_ledger(groups, self.settings.prices, today=today, since=since, server=server)
+
+        return await asyncio.to_thread(ledger)
 
     def history_notices(self) -> list[str]:
         """What the history store has to say (quarantined files, a rebuilt index, read-only), once."""

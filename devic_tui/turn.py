@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Literal
 
 from devic_tui.attachments import inline_files, read_for_inline
@@ -32,6 +33,7 @@ from devic_tui.providers.errors import (
     NotFoundError,
     ProviderError,
     ProviderTimeoutError,
+    RateLimitedError,
     StreamInterruptedError,
 )
 from devic_tui.providers.events import (
@@ -114,6 +116,8 @@ class Turn:
         self._earlier: list[HistoryMessage] = []
         self.remote_chat_id: str | None = None
         """The server chat this turn's branch continues (learnt from the server for a new one)."""
+        self.retry_at: datetime | None = None
+        """When the server's limit that refused the message resets (a refusal for a limit)."""
 
     def take_notices(self) -> list[str]:
         notices, self.notices = self.notices, []
@@ -449,5 +453,7 @@ class Turn:
             answer.status = "interrupted" if isinstance(event.error, _INTERRUPTED) else "failed"
             answer.error = str(event.error)
             answer.done_at = now()
+            if isinstance(event.error, RateLimitedError):
+                self.retry_at = event.error.resets_at
             if event.conversation_id:
                 self._in_chat(event.conversation_id)

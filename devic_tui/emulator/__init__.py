@@ -18,13 +18,18 @@ Names and what they do, the same in every API:
 - `tools`: asks for user input through a tool call first (Devs; Devic in async mode).
 - `huge`: a stream of more than 10 MB.
 - `hang`: sends a little, then stays silent for a long time.
+- `limited`: like `echo`, but near a limit (OpenAI-compatible API): 4 of 100 requests left, the
+  model gateway's `devic` usage block in each answer, then 429 TENANT_LIMIT_EXCEEDED until the
+  window starts again (`quotas`).
 
 Any bearer token works except the literal `bad-token` (401); a request without a token gets 401.
 
 `EmulatorOptions` sets the pacing, and a few behaviours of a whole API rather than of one name: an
 assistant listing that answers 404 (`unlisting_apis`), the length of the `long` answer
-(`long_chars`), and Devic answers shaped like those of a server generated from the OpenAPI
-document (`devic_generated_answers`).
+(`long_chars`), Devic answers shaped like those of a server generated from the OpenAPI
+document (`devic_generated_answers`), and which server the OpenAI-compatible API's model listing is
+like, and so where a model's context window is found (`openai_server`: vLLM, OpenAI, Ollama, LM
+Studio; see `model_servers`).
 """
 
 from devic_tui.emulator.server import EmulatorOptions, EmulatorServer

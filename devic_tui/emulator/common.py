@@ -9,7 +9,7 @@ import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,11 +37,15 @@ class EmulatorOptions:
     """Devic async mode: seconds a live record is kept before polling it answers 404."""
     agent_rate_limit: int = 1000
     """Agent API: requests allowed per window, reported in X-RateLimit-* headers."""
+    openai_rate_limit: int = 1000
+    """OpenAI-compatible API: requests allowed per model per minute, reported in
+    x-ratelimit-*-requests headers (the `limited` assistant has its own, see `quotas`)."""
     listed: tuple[str, ...] | None = None
     """The assistants the listing calls show (all when None); the others still answer by name."""
     unlisting_apis: tuple[str, ...] = ()
     """APIs (`devic`, `devs`, `openai`) whose assistant listing answers 404, as on a server that
-    has none; their sends still answer."""
+    has none; their sends still answer. With `ollama` or `lmstudio`, that server's model route
+    (`openai_server`) answers 404."""
     long_chars: int = 80_000
     """About how many characters the `long` assistant answers with (OpenAI-compatible API; it ends
     at the first section past this), streamed in `chunk_size` pieces like any other answer."""
@@ -49,6 +53,12 @@ class EmulatorOptions:
     """Devic sync sends answer like a server generated from the OpenAPI document: a ChatHistory
     whose `messages` never hold the message sent, only the assistant's replies so far followed by
     the example user message a generator fills in (content `string`)."""
+    openai_server: Literal["vllm", "openai", "ollama", "lmstudio"] = "vllm"
+    """Which server the OpenAI-compatible API's model listing answers like, and so where a client
+    finds a model's context window: `vllm` (each entry carries `max_model_len`), `openai` (no window
+    anywhere, as OpenAI's own API), `ollama` (entries `owned_by: library` without a window, and
+    `POST /api/show` answers), `lmstudio` (entries `owned_by: organization_owner` without a window,
+    and `GET /api/v0/models/{id}` answers). The native routes of the others answer 404."""
 
     def listed_assistants(self) -> list[str]:
         return [name for name in ASSISTANTS if self.listed is None or name in self.listed]

@@ -2,7 +2,8 @@
 `chat.completion` or as `chat.completion.chunk` events ending with a usage chunk and `[DONE]`, and
 `GET /v1/models` listing every scripted assistant as a model (with a `description`, as some servers
 add). Errors come in OpenAI's `{"error": {"message", "type", "code"}}` shape; the fault modes are the
-emulator's (see its docstring)."""
+emulator's (see its docstring). Every answer carries `x-ratelimit-*-requests` headers, and the
+`limited` model plays Devic's model gateway near a tenant limit (see `quotas`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from devic_tui.emulator.common import (
     read_json,
     state_of,
 )
+from devic_tui.emulator.model_servers import model_fields
+from devic_tui.emulator.quotas import take_request
 from devic_tui.emulator.scripts import ASSISTANTS, answer_for, chunked, long_answer
 
 API = "openai"
@@ -98,14 +101,27 @@ def _scripted(model: str, long_chars: int) -> str:
     return answer_for(model, "")
 
 
-def _answer(model: str, messages: list[tuple[str, str]], long_chars: int) -> str:
+_PARAMETERS = ("temperature", "top_p", "max_tokens")
+
+
+def _answer(model: str, messages: list[tuple[str, str]], long_chars: int, body: dict[str, Any]) -> str:
+    """The scripted answer; an echo also says what the request carried besides the message (the
+    history, a system prompt, the sampling parameters), so a person sees what was sent."""
     if model in _SCRIPTED:
         return _scripted(model, long_chars)
     prompts = [text for role, text in messages if role == "user"]
     answer = answer_for(model, prompts[-1] if prompts else "", turn=max(1, len(prompts)))
-    earlier = len(messages) - 1
-    count = f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
-    return f"{answer}\n\nThe request carried {count}: {earlier} of history and this one."
+    system = [text for role, text in messages if role == "system"]
+    chat = [item for item in messages if item[0] != "system"]
+    earlier = len(chat) - 1
+    count = f"{len(chat)} message{'s' if len(chat) != 1 else ''}"
+    lines = [answer, "", f"The request carried {count}: {earlier} of history and this one."]
+    if system:
+        lines.append(f"Its system prompt: “{' '.join(system[0].split())[:200]}”.")
+    parameters = [f"{name} {body[name]}" for name in _PARAMETERS if name in body]
+    if parameters:
+        lines.append(f"Its parameters: {', '.join(parameters)}.")
+    return "\n".join(lines)
 
 
 def _usage(messages: list[tuple[str, str]], answer: str) -> dict[str, int]:
@@ -123,7 +139,14 @@ def _sse(payload: Any) -> bytes:
 async def models(request: Request) -> Response:
     check_listing(state_of(request), API)
     data = [
-        {"id": name, "object": "model", "created": CREATED, "owned_by": OWNER, "description": description}
+        {
+            "id": name,
+            "object": "model",
+            "created": CREATED,
+            "owned_by": OWNER,
+            "description": description,
+            **model_fields(state_of(request).options, name),
+        }
         for name, description in ASSISTANTS.items()
         if name in state_of(request).options.listed_assistants()
     ]
@@ -133,7 +156,8 @@ async def models(request: Request) -> Response:
 @endpoint(API, render_error)
 async def chat_completions(request: Request) -> Response:
     state = state_of(request)
-    model, messages, stream = _validate(await read_json(request))
+    body = await read_json(request)
+    model, messages, stream = _validate(body)
     try:
         apply_faults(state, API, model)
     except ApiError as error:
@@ -144,12 +168,19 @@ async def chat_completions(request: Request) -> Response:
             f"The model '{model}' does not exist or you do not have access to it.",
             code="model_not_found",
         ) from None
-    answer = _answer(model, messages, state.options.long_chars)
+    quota = take_request(state, model)
+    if quota.refused:
+        return quota.refusal()
+    answer = _answer(model, messages, state.options.long_chars, body)
     completion_id = state.new_id("chatcmpl")
     usage = _usage(messages, answer)
+    devic = quota.devic_block(usage["total_tokens"])
+    extra = {"devic": devic} if devic else {}
     if stream:
         return StreamingResponse(
-            _stream(state, model, completion_id, answer, usage), media_type="text/event-stream"
+            _stream(state, model, completion_id, answer, usage, extra),
+            media_type="text/event-stream",
+            headers=quota.headers,
         )
     if model == "junk":
         return Response("<html><body>Bad gateway</body></html>", media_type="text/html")
@@ -163,11 +194,12 @@ async def chat_completions(request: Request) -> Response:
                 {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
             ],
             "usage": usage,
+            **extra,
         }
     )
     if model in ("cut", "hang"):
         return StreamingResponse(_broken_body(state, model, body), media_type="application/json")
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers=quota.headers)
 
 
 async def _broken_body(state: EmulatorState, model: str, body: str) -> AsyncIterator[bytes]:
@@ -191,7 +223,12 @@ def _chunk(completion_id: str, model: str, delta: dict[str, str], finish: str | 
 
 
 async def _stream(
-    state: EmulatorState, model: str, completion_id: str, answer: str, usage: dict[str, int]
+    state: EmulatorState,
+    model: str,
+    completion_id: str,
+    answer: str,
+    usage: dict[str, int],
+    extra: dict[str, Any] | None = None,
 ) -> AsyncIterator[bytes]:
     if model == "junk":
         yield b"data: this is not json\n\n"
@@ -216,6 +253,7 @@ async def _stream(
         "model": model,
         "choices": [],
         "usage": usage,
+        **(extra or {}),
     }
     yield _sse(final)
     yield _sse("[DONE]")

@@ -20,9 +20,10 @@ ASSISTANTS: dict[str, str] = {
     "huge": "Sends more than 10 MB",
     "hang": "Goes silent half way",
     "hostile": "Sends escape codes \x1b]0;pwned-title\x07\x1b[2J\x1b[31mred\x1b[0m [bold]markup[/bold]",
+    "limited": "Near its limit (OpenAI-compatible): few requests left, then refused until it resets",
 }
 
-DEMO_ASSISTANTS = ("echo", "markdown", "long", "slow", "tools", "cut")
+DEMO_ASSISTANTS = ("echo", "markdown", "long", "slow", "tools", "cut", "limited")
 
 
 def echo_answer(prompt: str, files: Sequence[str] = (), *, turn: int = 1) -> str:

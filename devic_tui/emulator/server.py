@@ -16,7 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from devic_tui.emulator import agent, devic, devs, openai
+from devic_tui.emulator import agent, devic, devs, model_servers, openai
 from devic_tui.emulator.common import EmulatorOptions, EmulatorState
 
 __all__ = ["EmulatorOptions", "EmulatorServer", "EmulatorTLS", "build_app"]
@@ -30,6 +30,7 @@ def build_app(state: EmulatorState) -> Starlette:
         *devs.routes(),
         *agent.routes(),
         *openai.routes(),
+        *model_servers.routes(),
     ]
     app = Starlette(routes=routes)
     app.state.emulator = state

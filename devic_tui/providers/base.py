@@ -50,6 +50,8 @@ class Capabilities(BaseModel):
     stop: bool = False
     """The API has a call that stops an answer on the server."""
     usage: bool = False
+    answer_settings: frozenset[str] = frozenset()
+    """The chat settings (`ChatSettings` field names) the API takes; the others are not sent."""
 
 
 class SendRequest(BaseModel):
@@ -174,6 +176,12 @@ class Provider(ABC):
 
     async def usage(self) -> dict[str, Any]:
         raise self._unsupported("report usage")
+
+    async def context_window(self, assistant_id: str) -> int | None:
+        """How many tokens the assistant's context holds, as the server says it; None when the API
+        does not say (or the question failed). Never raises a ProviderError: a meter must not
+        fail a chat."""
+        return None
 
     async def aclose(self) -> None:
         await self.http.aclose()

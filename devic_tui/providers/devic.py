@@ -105,7 +105,9 @@ class _Followed:
 
 class DevicProvider(Provider):
     kind = "devic"
-    capabilities = Capabilities(lists_assistants=True, lists_chats=True, server_history=True)
+    capabilities = Capabilities(
+        lists_assistants=True, lists_chats=True, server_history=True, answer_settings=frozenset({"metadata"})
+    )
 
     def __init__(self, server: ServerConfig, http: HttpClient) -> None:
         super().__init__(server, http)
@@ -119,6 +121,7 @@ class DevicProvider(Provider):
             max_upload_bytes=MAX_UPLOAD_BYTES if uploads else None,
             stop=server.async_mode,
             tool_calls=server.async_mode,
+            answer_settings=frozenset({"metadata"}),
         )
         self._resume: dict[str, tuple[int, int]] = {}
         """Per chat, when it stopped for a tool call: the history length (where the answer goes on)

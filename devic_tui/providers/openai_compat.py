@@ -28,12 +28,15 @@ from devic_tui.providers.errors import (
 from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, UsageReport
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.limits import capped_text, stream_too_long
+from devic_tui.providers.model_windows import ModelWindows
 from devic_tui.providers.parsing import as_list, first_str
+from devic_tui.providers.remote_limits import LimitTracker
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
 PATHS = {"chat": "/chat/completions", "models": "/models"}
 SAMPLING_PARAMETERS = ("temperature", "top_p", "max_tokens")
 """The chat settings an OpenAI-compatible request carries in its body, by their API names."""
+ANSWER_SETTINGS = ("system_prompt", *SAMPLING_PARAMETERS)
 
 # Devs-style stream (contract §4): event names, and where each looks for its text.
 DEVS_DELTA = "message.delta"
@@ -92,6 +95,8 @@ class _Answer:
     final_text: str | None = None
     message_ids: list[str] = field(default_factory=list)
     finished: bool = False
+    limits: LimitTracker | None = None
+    """Where the limits Devic's model gateway reports in its `devic` block go."""
 
     def _fail_on_error(self, payload: dict[str, Any]) -> None:
         error = payload.get("error")
@@ -109,6 +114,8 @@ class _Answer:
         found = usage_from(payload.get("usage"))
         if found is not None:
             self.usage = found
+        if self.limits is not None and "devic" in payload:
+            self.limits.note_payload(payload)
 
     def _add_message_id(self, value: str | None) -> None:
         if value and value not in self.message_ids:
@@ -207,12 +214,15 @@ class _Answer:
 
 class OpenAIProvider(Provider):
     kind = "openai"
-    capabilities = Capabilities(streams=True, lists_assistants=True, usage=True)
+    capabilities = Capabilities(
+        streams=True, lists_assistants=True, usage=True, answer_settings=frozenset(ANSWER_SETTINGS)
+    )
 
     def __init__(self, server: ServerConfig, http: HttpClient) -> None:
         super().__init__(server, http)
-        self.capabilities = Capabilities(streams=server.stream, lists_assistants=True, usage=True)
+        self.capabilities = self.capabilities.model_copy(update={"streams": server.stream})
         self._totals: dict[str, int] = {"answers": 0, "input_tokens": 0, "output_tokens": 0}
+        self._windows = ModelWindows(server, http, PATHS["models"])
 
     def send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
         answer = capped_text(self._send(request), server=self.name, max_bytes=self.server.max_answer_bytes)
@@ -225,7 +235,11 @@ class OpenAIProvider(Provider):
         messages = [{"role": "system", "content": settings.system_prompt}] if settings.system_prompt else []
         messages.extend({"role": turn.role, "content": turn.content} for turn in request.history)
         messages.append({"role": "user", "content": request.text})
-        body: dict[str, Any] = {"model": request.assistant_id, "messages": messages, "stream": self.server.stream}
+        body: dict[str, Any] = {
+            "model": request.assistant_id,
+            "messages": messages,
+            "stream": self.server.stream,
+        }
         for name in SAMPLING_PARAMETERS:
             value = getattr(settings, name)
             if value is not None:
@@ -234,7 +248,7 @@ class OpenAIProvider(Provider):
 
     async def _send(self, request: SendRequest) -> AsyncIterator[SendEvent]:
         started = datetime.now(UTC)
-        answer = _Answer(server=self.name)
+        answer = _Answer(server=self.name, limits=self.http.limits)
         accept = "text/event-stream" if self.server.stream else "application/json"
         async with self.http.stream(
             "POST", PATHS["chat"], json=self._body(request), headers={"Accept": accept}
@@ -296,6 +310,11 @@ class OpenAIProvider(Provider):
         """Tokens reported by the answers of this session (the API keeps no account of its own)."""
         return dict(self._totals)
 
+    async def context_window(self, assistant_id: str) -> int | None:
+        """From the model's `/models` entry, else Ollama's or LM Studio's own API (see
+        `model_windows`); None when the server does not say."""
+        return await self._windows.window(assistant_id)
+
     async def list_assistants(self) -> list[AssistantInfo]:
         """The configured assistants first (with their names), then the server's other models;
         the configured ones alone when the server refuses the model list. When it cannot be reached,
@@ -303,6 +322,7 @@ class OpenAIProvider(Provider):
         configured = self.configured_assistants()
         try:
             body = await self.http.request_json("GET", PATHS["models"])
+            self._windows.remember(body)
         except (ConnectionFailedError, ProviderTimeoutError):
             raise
         except ProviderError:

@@ -1,5 +1,5 @@
 """The chat-management actions of the main screen (switch, search, rename, tag, archive, delete,
-duplicate, reset, export, answer again, edit as a new branch, the branch map, fork, copy), kept
+duplicate, reset, settings, export, answer again, edit as a new branch, the branch map, fork, copy), kept
 apart from the layout and the opening and switching of chats in `main.py`. They act on the chat
 on screen through the service; destructive ones ask first; each says what it did. A failure (a
 disk that refuses a rename, a server that refuses a duplicate) ends the action's worker, and the
@@ -21,13 +21,17 @@ from textual.command import SimpleCommand
 
 from devic_tui.branches import ConversationTree
 from devic_tui.clipboard import copied_message, copy_to_system_clipboard
-from devic_tui.models import AssistantInfo
+from devic_tui.config import API_NAMES
+from devic_tui.models import AssistantInfo, ChatSettings
 from devic_tui.records import ROOT
 from devic_tui.screens.branch_map import BranchMapScreen
-from devic_tui.screens.dialogs import ConfirmScreen, PromptScreen
+from devic_tui.screens.chat_settings import ChatSettingsScreen
+from devic_tui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from devic_tui.screens.finder import FinderItem, open_chat_finder
 from devic_tui.screens.search import SearchChoice, SearchScreen
+from devic_tui.screens.usage import UsageScreen
 from devic_tui.sidebar_model import ChatEntry, SidebarModel, age
+from devic_tui.text_safety import one_line
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -247,6 +251,38 @@ class ChatActions:
         host.chat_changed(view.conversation)
 
     @work(group="chat-action", exit_on_error=False)
+    async def action_chat_settings(self) -> None:
+        host = self._host()
+        view = host.current
+        if view is None:
+            host.notify("Open a chat first.", severity="warning")
+            return
+        conversation = view.conversation
+        service = host.service
+        configured = service.configured_settings(conversation.server, conversation.assistant_id)
+        kind = service.settings.server(conversation.server).kind
+        chosen = await host.app.push_screen_wait(
+            ChatSettingsScreen(
+                conversation.settings or configured or ChatSettings(),
+                where=f"{conversation.assistant_name or conversation.assistant_id} on {conversation.server}",
+                api=API_NAMES.get(kind, kind),
+                taken=service.answer_settings_taken(conversation.server),
+                configured=configured,
+            )
+        )
+        if chosen is None:
+            return
+        await service.set_chat_settings(conversation, chosen)
+        view.settings_changed()
+        host.notify("This chat's settings apply from its next message.")
+
+    @work(group="chat-action", exit_on_error=False)
+    async def action_usage(self) -> None:
+        host = self._host()
+        ledger = await host.service.usage()
+        await host.app.push_screen_wait(UsageScreen(ledger))
+
+    @work(group="chat-action", exit_on_error=False)
     async def action_export_chat(self) -> None:
         host = self._host()
         view = self._saved_chat("export")
@@ -322,6 +358,60 @@ class ChatActions:
         if redo:
             await view.restore_draft(message.content, list(message.attachments))
         host.notify(f"Forked into “{copy.title or 'a new chat'}”; the original is unchanged.")
+
+    @work(group="chat-action", exit_on_error=False)
+    async def ask_past_window(self, view: ChatView) -> None:
+        """The draft would take the chat past its context window: send anyway, go on in a new chat
+        holding the chat from a later message (the draft in its composer), or keep editing."""
+        host = self._host()
+        meter = view.meter
+        if meter is None or meter.window.tokens is None:
+            await view.send_draft()
+            return
+        choice = await host.app.push_screen_wait(
+            ChoiceScreen(
+                "Past the context window",
+                f"This chat carries {meter.label.removeprefix('ctx ')} of the model's "
+                f"{meter.window.tokens:,}-token window already, and your message takes it past the end: "
+                "the server may refuse it, or drop the start of the chat.\n"
+                "Fork: go on in a new chat that keeps this one from a later message on.",
+                [("send", "Send anyway", "s"), ("fork", "Fork", "f"), ("cancel", "Keep editing", "escape")],
+            )
+        )
+        if choice == "send":
+            await view.send_draft()
+        elif choice == "fork":
+            self._pick_fork_start(view)
+
+    def _pick_fork_start(self, view: ChatView) -> None:
+        host = self._host()
+        path = ConversationTree(view.conversation).shown_path()
+        starts = [m for m in path[1:] if m.role == "user"]
+        if not starts:
+            host.notify("There is no later message of yours to start from.", severity="warning")
+            return
+        total = len(path)
+        items = [
+            FinderItem(
+                one_line(message.content)[:80] or "(files only)",
+                f"keeps {total - path.index(message)} of {total} messages · {age(message.created_at)}",
+                functools.partial(self._fork_from, view, message.id),
+            )
+            for message in reversed(starts)
+        ]
+        open_chat_finder(host.app, items, placeholder="Start the new chat from which message of yours?")
+
+    @work(group="chat-action", exit_on_error=False)
+    async def _fork_from(self, view: ChatView, message_id: str) -> None:
+        host = self._host()
+        copy = await host.service.fork_from(view.conversation, message_id)
+        text, files = view.draft_text, view.draft_files
+        view.composer.clear()
+        await view.attachment_bar.take_all()
+        host.chat_changed(copy)
+        new_view = await host.show_conversation(copy, focus_composer=True)
+        await new_view.restore_draft(text, files)
+        host.notify(f"Going on in “{copy.title}”; the original is unchanged. Enter sends your message.")
 
     def action_copy_last(self) -> None:
         host = self._host()

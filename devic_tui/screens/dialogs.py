@@ -1,9 +1,10 @@
-"""Small modal dialogs the chat actions share: a yes/no confirmation for destructive actions and a
-one-line text prompt (rename, tags). Both are keyboard-first: y/n/Esc and Enter/Esc."""
+"""Small modal dialogs the chat actions share: a yes/no confirmation for destructive actions, a
+choice among a few ways on, and a one-line text prompt (rename, tags). All are keyboard-first:
+y/n/Esc, a key per choice, Enter/Esc."""
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -91,3 +92,43 @@ class PromptScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Asks to pick one of a few ways on: each a button with its own key; Esc is None (the last
+    choice is meant to be the safe one and has the focus)."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ChoiceScreen")
+    BINDINGS = [Binding("escape", "choose(None)", "Cancel", id="cancel-choice")]
+
+    def __init__(self, title: str, text: str, choices: list[tuple[str, str, str]]) -> None:
+        """`choices`: (value, label, key) each."""
+        super().__init__()
+        self.dialog_title = title
+        self.text = text
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Static(self.text, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                for value, label, key in self.choices:
+                    yield Button(f"{label} ({'Esc' if key == 'escape' else key})", id=f"choice-{value}")
+
+    def on_mount(self) -> None:
+        self.query(Button).last().focus()
+
+    def on_key(self, event: events.Key) -> None:
+        for value, _, key in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    def action_choose(self, value: str | None) -> None:
+        self.dismiss(value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-") or None)

@@ -33,6 +33,10 @@ SCREEN_BINDINGS: list[Binding] = [
     _chat_key("alt+u", "duplicate_chat", "Duplicate the chat", "duplicate-chat"),
     _chat_key("alt+x", "reset_chat", "Reset the chat", "reset-chat"),
     _chat_key("alt+e", "export_chat", "Export the chat", "export-chat"),
+    _chat_key(
+        "f6", "chat_settings", "Chat settings: system prompt, temperature, context window", "chat-settings"
+    ),
+    _chat_key("f7", "usage", "Usage: tokens per assistant and day, this week and month", "usage"),
     _chat_key("ctrl+b", "toggle_sidebar", "Show or hide the sidebar", "toggle-sidebar"),
     _chat_key("f2", "focus_sidebar", "Focus the chat list", "focus-sidebar"),
     _chat_key("f3", "focus_pane", "Focus the messages", "focus-pane"),

@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from devic_tui.attachments import human_size
+from devic_tui.context_use import compact
 from devic_tui.errors import DevicTuiError
 from devic_tui.models import AssistantInfo
 from devic_tui.providers.base import ToolOutput
@@ -33,10 +34,12 @@ from devic_tui.screens.keys import SCREEN_BINDINGS
 from devic_tui.screens.presenters import insecure_http_warnings
 from devic_tui.screens.tool_form import ToolFormScreen
 from devic_tui.screens.upload import UploadScreen
+from devic_tui.screens.usage import money
 from devic_tui.service import ChatService, ServerListing
 from devic_tui.sidebar_model import SidebarModel
 from devic_tui.text_safety import one_line, visible
 from devic_tui.ui_state import Draft, UiState, load_state, save_state
+from devic_tui.usage_ledger import conversation_usage
 from devic_tui.widgets.chat_view import ChatView
 from devic_tui.widgets.failures import HandsUpFailures
 from devic_tui.widgets.sidebar import Sidebar
@@ -361,7 +364,17 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         coming = f" · {elsewhere} answer{'s' if elsewhere != 1 else ''} coming elsewhere" if elsewhere else ""
         archived = " · archived" if conversation.archived else ""
         where = one_line(f"{conversation.assistant_name} · {conversation.server}")
-        self.sub_title = where + archived + coming
+        self.sub_title = where + archived + self._usage_words(conversation) + coming
+
+    def _usage_words(self, conversation: Conversation) -> str:
+        """The chat's own tokens (and cost, where priced) for the header."""
+        totals = conversation_usage(conversation, self.service.settings.prices)
+        if not totals.total_tokens:
+            return ""
+        words = f" · {compact(totals.total_tokens)} tokens"
+        if totals.cost is not None:
+            words += f" ({money(totals.cost)})"
+        return words
 
     @on(Sidebar.AssistantSelected)
     def _assistant_selected(self, event: Sidebar.AssistantSelected) -> None:
@@ -427,6 +440,10 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
     @on(ChatView.ForkRequested)
     def _fork_requested(self, event: ChatView.ForkRequested) -> None:
         self._fork(event.view.conversation, event.message_id)
+
+    @on(ChatView.PastWindow)
+    def _past_window(self, event: ChatView.PastWindow) -> None:
+        self.ask_past_window(event.view)
 
     @on(ChatView.ServerUnreachable)
     def _server_unreachable(self, event: ChatView.ServerUnreachable) -> None:

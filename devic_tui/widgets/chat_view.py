@@ -27,6 +27,7 @@ from textual.worker import Worker
 
 from devic_tui.attachments import human_size
 from devic_tui.branches import ConversationTree
+from devic_tui.context_use import ContextUse, context_use
 from devic_tui.errors import DevicTuiError
 from devic_tui.models import Attachment
 from devic_tui.records import Conversation, StoredMessage
@@ -67,6 +68,13 @@ class ChatView(HandsUpFailures, Vertical):
     @dataclass
     class DraftChanged(Message):
         """What is written or attached in this chat's composer changed."""
+
+        view: ChatView
+
+    @dataclass
+    class PastWindow(Message):
+        """The draft would take the next request past the model's context window: the screen asks
+        what to do (send anyway, go on in a fork, or keep editing)."""
 
         view: ChatView
 
@@ -116,6 +124,8 @@ class ChatView(HandsUpFailures, Vertical):
         self.composer = Composer(classes="composer")
         self.composer.set_offline(offline)
         self.status = StatusBar(classes="status")
+        self.meter: ContextUse | None = None
+        """What the next request carries against the window, once measured."""
 
     def compose(self) -> ComposeResult:
         yield self.pane
@@ -135,6 +145,31 @@ class ChatView(HandsUpFailures, Vertical):
 
     async def on_mount(self) -> None:
         await self.focus_message(None)
+        self.refresh_meter()
+
+    # --- the context meter and the server's limits -------------------------------------------------
+
+    def refresh_meter(self) -> None:
+        """Measure again what the next request carries (after an answer, a branch change, new
+        settings); the window may take a request to the server the first time."""
+        self.run_worker(self._measure(), group="meter", exclusive=True, exit_on_error=False)
+
+    def settings_changed(self) -> None:
+        self.refresh_meter()
+
+    async def _measure(self) -> None:
+        conversation = self.conversation
+        settings = conversation.settings
+        window = await self.service.context_window(
+            conversation.server, conversation.assistant_id, settings.context_window if settings else None
+        )
+        branch = ConversationTree(conversation).shown_path()
+        self.meter = context_use(branch, settings, window)
+        self.status.set_meter(self.meter)
+        self._show_limit()
+
+    def _show_limit(self) -> None:
+        self.status.set_limit(self.service.limit_warning(self.conversation.server))
 
     # --- being shown -----------------------------------------------------------------------------
 
@@ -240,6 +275,14 @@ class ChatView(HandsUpFailures, Vertical):
             )
             self.post_message(self.ServerUnreachable(self))
             return
+        if self.meter is not None and self.meter.over_with(text) and not self.busy:
+            self.post_message(self.PastWindow(self))
+            return
+        await self.send_draft()
+
+    async def send_draft(self) -> None:
+        """Send what the composer holds (the text and the files attached)."""
+        text = self.composer.text.strip()
         after = self._editing[0] if self._editing is not None else None
         outgoing = Outgoing(text, await self.attachment_bar.take_all(), after=after)
         self._end_edit()
@@ -407,6 +450,9 @@ class ChatView(HandsUpFailures, Vertical):
         self.status.end({"complete": "done"}.get(answer.status, answer.status), answer.error or "")
         if answer.usage is not None:
             self.status.set_usage(answer.usage)
+        if turn.retry_at is not None:
+            self.status.count_down_to(turn.retry_at)
+        self.refresh_meter()
         if self.active and answer.error and answer.status in ("failed", "interrupted"):
             self.notify(answer.error, severity="error", timeout=8)
         if answer.status in ("failed", "interrupted") and not answer.content and not turn.regenerating:

@@ -103,11 +103,15 @@ async def test_the_chats_system_prompt_and_parameters_are_sent_and_kept_across_a
         {"role": "user", "content": "bonjour"},
     ]
     assert (sent.body["temperature"], sent.body["top_p"], sent.body["max_tokens"]) == (0.3, 0.9, 512)
+    said = turn.answer.content  # the emulator's echo says what the request carried
+    assert "Its system prompt: “Answer in French.”" in said
+    assert "Its parameters: temperature 0.3, top_p 0.9, max_tokens 512." in said
 
     changed = server.model_copy(update={"assistants": [], "top_p": None, "max_tokens": None})
     service = ChatService(Settings(servers=[changed]), store=TranscriptStore(store_dir))
     reopened = await service.open(conversation.id)
-    assert reopened.settings is not None and reopened.settings.system_prompt == "Answer in French."
+    assert reopened.settings is not None
+    assert reopened.settings.system_prompt == "Answer in French."
     turn = await service.start_turn(reopened, "encore", [])
     await collect_events(turn.events())
     await service.aclose()
@@ -116,7 +120,9 @@ async def test_the_chats_system_prompt_and_parameters_are_sent_and_kept_across_a
     assert (again["temperature"], again["top_p"], again["max_tokens"]) == (0.3, 0.9, 512)
 
 
-async def test_unset_parameters_are_not_sent(make_provider: Callable[..., Provider], emulator: EmulatorServer) -> None:
+async def test_unset_parameters_are_not_sent(
+    make_provider: Callable[..., Provider], emulator: EmulatorServer
+) -> None:
     await collect(make_provider("openai"), ask("echo"))
     [sent] = emulator.state.requests_for("openai")
     assert not {"temperature", "top_p", "max_tokens"} & sent.body.keys()
@@ -235,7 +241,12 @@ async def test_models_listed_from_the_server(make_provider: Callable[..., Provid
     assert [a.id for a in assistants] == list(ASSISTANTS)
     assert assistants[0].name == "echo"
     assert assistants[0].description == ASSISTANTS["echo"]
-    assert assistants[0].extra == {"object": "model", "created": 1_700_000_000, "owned_by": "devic-emulator"}
+    assert assistants[0].extra == {
+        "object": "model",
+        "created": 1_700_000_000,
+        "owned_by": "devic-emulator",
+        "max_model_len": 32768,
+    }
 
 
 async def test_models_merged_with_configured_ones_first(make_provider: Callable[..., Provider]) -> None:

@@ -129,3 +129,32 @@ def test_several_chats_at_once(
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_context_meter_colours(snap_compare: Any) -> None:
+    """The meter under half the window, from half (warning colour) and from 80 % (error colour),
+    an estimate marked `~`, and a window nobody gave; with a limit warning beside one."""
+    from textual.app import App, ComposeResult
+
+    from devic_tui.context_meter import ContextWindow
+    from devic_tui.context_use import ContextUse
+    from devic_tui.widgets.status_bar import StatusBar
+
+    readings = [
+        ContextUse(tokens=9_800, estimated=False, window=ContextWindow(tokens=32_768, source="server")),
+        ContextUse(tokens=17_000, estimated=True, window=ContextWindow(tokens=32_768, source="server")),
+        ContextUse(tokens=29_500, estimated=False, window=ContextWindow(tokens=32_768, source="config")),
+        ContextUse(tokens=1_234, estimated=True, window=ContextWindow()),
+    ]
+
+    class Meters(App[None]):
+        def compose(self) -> ComposeResult:
+            for _ in readings:
+                yield StatusBar()
+
+        def on_mount(self) -> None:
+            for bar, reading in zip(self.query(StatusBar), readings, strict=True):
+                bar.set_meter(reading)
+            self.query(StatusBar).last().set_limit("limit 3/100 requests, resets in 4 m")
+
+    assert snap_compare(Meters(), terminal_size=(80, 6))
