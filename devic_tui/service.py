@@ -125,6 +125,15 @@ class ChatService:
         provider = self._providers.get(server_name)
         return provider.http.limits.tightest() if provider is not None else None
 
+    async def refresh_limits(self, server_name: str) -> None:
+        """Ask the server for the limits it reports only on request (the Devs usage endpoint);
+        never raises: a server that cannot be reached just shows no limit."""
+        try:
+            provider = self.provider(server_name)
+        except ProviderError:
+            return
+        await provider.refresh_limits()
+
     def limit_warning(self, server_name: str) -> str | None:
         """The server's tightest limit in words while less than `LIMIT_WARNING` of it is left."""
         from devic_tui.providers.remote_limits import describe_limit

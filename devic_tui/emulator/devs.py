@@ -56,11 +56,17 @@ class DevsChat:
     tool_asked: bool = False
 
 
+API_TOKEN_LIMIT = 1_000_000
+DATA_TOKEN_LIMIT = 5_000_000
+
+
 @dataclass
 class DevsState:
     chats: dict[str, DevsChat] = field(default_factory=dict)
     tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per AI: (input tokens, output tokens) so far."""
+    api_token_limit: int = API_TOKEN_LIMIT
+    """The organisation's API tokens (its usage answer's `apiUsageTokenLimit`); a test lowers it."""
 
 
 def render_error(error: ApiError) -> Response:
@@ -413,11 +419,18 @@ async def files(request: Request) -> Response:
 
 @endpoint(API, render_error)
 async def usage(request: Request) -> Response:
-    tokens = _devs(state_of(request)).tokens
+    devs = _devs(state_of(request))
+    tokens = devs.tokens
+    used = sum(i + o for i, o in tokens.values())
     return JSONResponse(
         {
             "orgUsage": {
-                "tokensUsed": sum(i + o for i, o in tokens.values()),
+                "orgId": "org-emulator",
+                "apiTokensUsed": used,
+                "apiUsageTokenLimit": devs.api_token_limit,
+                "dataTokensUsed": 0,
+                "dataUsageTokenLimit": DATA_TOKEN_LIMIT,
+                "tokensUsed": used,
                 "inputTokens": sum(i for i, _ in tokens.values()),
                 "outputTokens": sum(o for _, o in tokens.values()),
             },

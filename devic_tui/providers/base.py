@@ -177,6 +177,11 @@ class Provider(ABC):
     async def usage(self) -> dict[str, Any]:
         raise self._unsupported("report usage")
 
+    async def refresh_limits(self) -> None:
+        """Ask the server for the limits it reports only when asked (not on every answer), into
+        `http.limits`. Never raises a ProviderError: a limit shown must not fail a chat."""
+        return None
+
     async def context_window(self, assistant_id: str) -> int | None:
         """How many tokens the assistant's context holds, as the server says it; None when the API
         does not say (or the question failed). Never raises a ProviderError: a meter must not

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from devic_tui.config import ServerConfig
 from devic_tui.models import (
     AssistantInfo,
     Attachment,
@@ -51,9 +53,10 @@ from devic_tui.providers.events import (
     ToolField,
     UsageReport,
 )
-from devic_tui.providers.http import ProgressCallback
+from devic_tui.providers.http import HttpClient, ProgressCallback
 from devic_tui.providers.limits import capped_text
 from devic_tui.providers.parsing import as_list, first_str, parse_time, unwrap
+from devic_tui.providers.remote_limits import from_devs_usage
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
 log = logging.getLogger("devic_tui.devs")
@@ -267,6 +270,10 @@ class _Answer:
         return [i for i in self.order if i]
 
 
+LIMITS_EVERY = 60.0
+"""Seconds between two questions to the usage endpoint for the organisation's limits."""
+
+
 class DevsProvider(Provider):
     kind = "devs"
     capabilities = Capabilities(
@@ -282,6 +289,11 @@ class DevsProvider(Provider):
         tool_calls=True,
         usage=True,
     )
+
+    def __init__(self, server: ServerConfig, http: HttpClient) -> None:
+        super().__init__(server, http)
+        self._limits_asked_at = -LIMITS_EVERY
+        self._usage_route_missing = False
 
     # ------------------------------------------------------------------------------------ browse
 
@@ -627,4 +639,18 @@ class DevsProvider(Provider):
             raise MalformedResponseError(
                 f"server '{self.name}' answered the usage request without an object", server=self.name
             )
+        self.http.limits.note(from_devs_usage(self.name, body))
         return body
+
+    async def refresh_limits(self) -> None:
+        """The organisation's limits from the usage endpoint, at most once a `LIMITS_EVERY`; a
+        server without the endpoint (404, 405) is not asked again."""
+        now = time.monotonic()
+        if self._usage_route_missing or now - self._limits_asked_at < LIMITS_EVERY:
+            return
+        self._limits_asked_at = now
+        try:
+            await self.usage()
+        except ProviderError as error:
+            self._usage_route_missing = error.status in (404, 405)
+            log.info("server %s: no usage limits: %s", self.name, error)

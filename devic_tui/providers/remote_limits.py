@@ -7,6 +7,9 @@ Servers say how much of a limit is left in several ways, all read here into one 
 - OpenAI's `x-ratelimit-limit|remaining|reset-requests|tokens`, the resets as durations (`6m0s`,
   `1s`, `20ms`, `1h2m3.5s`);
 - `Retry-After` on a refusal: nothing left until then;
+- the Devs platform's usage endpoint (`GET /usage/ai`): the organisation's `apiTokensUsed` of
+  `apiUsageTokenLimit`, `dataTokensUsed` of `dataUsageTokenLimit`, or `dataUsedInGb` of
+  `dataUsageLimitInGb` (a limit of 0 or none is no limit);
 - Devic's model gateway: a `"devic": {"usage": [{"scope", "metric", "limit", "current", "percent",
   "resetsAt", ...}]}` block in an answer or a stream chunk, and its refusal `429 {"error":
   "TENANT_LIMIT_EXCEEDED", "details": {"current", "limit", "resetsAt", ...}, "retryAfter"}`.
@@ -38,6 +41,8 @@ SOURCE_OPENAI = "x-ratelimit-openai"
 SOURCE_RETRY_AFTER = "retry-after"
 SOURCE_DEVIC_USAGE = "devic-usage"
 """The model gateway's `devic.usage` block."""
+SOURCE_DEVS_USAGE = "devs-usage"
+"""The Devs platform's usage endpoint."""
 SOURCE_TENANT_REFUSAL = "tenant-refusal"
 """The model gateway's 429 TENANT_LIMIT_EXCEEDED body."""
 
@@ -238,6 +243,40 @@ def from_headers(
                 remaining=0.0,
                 resets_at=retry_at,
                 source=SOURCE_RETRY_AFTER,
+            )
+        )
+    return found
+
+
+# --- the Devs platform's usage endpoint ---------------------------------------------------------
+
+_DEVS_ORG_LIMITS = (
+    ("apiTokensUsed", "apiUsageTokenLimit", "API tokens"),
+    ("dataTokensUsed", "dataUsageTokenLimit", "data tokens"),
+    ("dataUsedInGb", "dataUsageLimitInGb", "GB of data"),
+)
+
+
+def from_devs_usage(server: str, payload: Any) -> list[RemoteLimit]:
+    """The organisation's limits in a Devs usage answer (`{"orgUsage": {...}, "aiUsages": [...]}`);
+    the endpoint names no reset. [] for anything else."""
+    payload = _as_object(payload)
+    org = payload.get("orgUsage") if isinstance(payload, dict) else None
+    if not isinstance(org, dict):
+        return []
+    found: list[RemoteLimit] = []
+    for used_key, limit_key, metric in _DEVS_ORG_LIMITS:
+        used, limit = _number(org.get(used_key)), _number(org.get(limit_key))
+        if used is None or limit is None or limit <= 0:
+            continue
+        found.append(
+            RemoteLimit(
+                server=server,
+                scope="organisation",
+                metric=metric,
+                limit=limit,
+                remaining=max(0.0, limit - used),
+                source=SOURCE_DEVS_USAGE,
             )
         )
     return found

@@ -166,6 +166,7 @@ class ChatView(HandsUpFailures, Vertical):
         branch = ConversationTree(conversation).shown_path()
         self.meter = context_use(branch, settings, window)
         self.status.set_meter(self.meter)
+        await self.service.refresh_limits(conversation.server)
         self._show_limit()
 
     def _show_limit(self) -> None:

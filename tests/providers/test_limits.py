@@ -9,21 +9,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from devic_tui.config import ServerConfig, Settings
 from devic_tui.emulator import EmulatorServer
+from devic_tui.emulator.devs import API_TOKEN_LIMIT, DevsState
 from devic_tui.emulator.quotas import LIMITED_LIMIT, LIMITED_START, LIMITED_WINDOW, Quotas
 from devic_tui.models import AssistantInfo
+from devic_tui.providers import devs as devs_module
 from devic_tui.providers.base import Provider, SendRequest
+from devic_tui.providers.devs import DevsProvider
 from devic_tui.providers.errors import RateLimitedError
 from devic_tui.providers.events import Done, SendEvent
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.registry import create_provider
 from devic_tui.providers.remote_limits import (
     SOURCE_DEVIC_USAGE,
+    SOURCE_DEVS_USAGE,
     SOURCE_HEADERS,
     SOURCE_OPENAI,
     describe_limit,
@@ -214,5 +219,68 @@ async def test_the_service_reports_the_tightest_limit_without_asking_the_server(
         tightest = service.tightest_limit("emu-openai")
         assert tightest is not None
         assert describe_limit(tightest) == "limit 3/100 requests, resets in 4 m"
+    finally:
+        await service.aclose()
+
+
+# --- the Devs platform's usage endpoint ----------------------------------------------------------
+
+
+async def test_the_devs_usage_endpoint_gives_the_organisations_token_limit(
+    server_config: Callable[..., ServerConfig],
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(devs_module, "LIMITS_EVERY", 0.0)
+    server = server_config("devs")
+    service = ChatService(Settings(servers=[server]), store=TranscriptStore(tmp_path / "transcripts"))
+    try:
+        conversation = service.new_conversation("emu-devs", AssistantInfo(id="echo", name="Echo"))
+        turn = await service.start_turn(conversation, "one two three four five six seven eight", [])
+        await collect_events(turn.events())
+        await service.refresh_limits("emu-devs")
+        tightest = service.tightest_limit("emu-devs")
+        assert tightest is not None
+        assert (tightest.scope, tightest.metric, tightest.limit) == (
+            "organisation",
+            "API tokens",
+            API_TOKEN_LIMIT,
+        )
+        assert tightest.source == SOURCE_DEVS_USAGE
+        used = API_TOKEN_LIMIT - tightest.remaining
+        assert used > 8  # the prompt's words and the answer's
+        assert service.limit_warning("emu-devs") is None  # plenty left
+        emulator.state.api_state("devs", DevsState).api_token_limit = int(used) + 3
+        await service.refresh_limits("emu-devs")
+        assert service.limit_warning("emu-devs") == f"limit 3/{int(used) + 3} API tokens (organisation)"
+        usage_asked = [r for r in emulator.state.requests_for("devs") if r.path.endswith("/usage")]
+        assert len(usage_asked) == 2
+    finally:
+        await service.aclose()
+
+
+async def test_a_devs_server_without_the_usage_endpoint_shows_no_limit_and_is_not_asked_again(
+    server_config: Callable[..., ServerConfig],
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(devs_module, "LIMITS_EVERY", 0.0)
+    server = server_config("devs", base_url=emulator.base_url + "/no-such-platform")
+    asked: list[str] = []
+    real_usage = DevsProvider.usage
+
+    async def counted_usage(provider: DevsProvider) -> dict[str, Any]:
+        asked.append(provider.name)
+        return await real_usage(provider)
+
+    monkeypatch.setattr(DevsProvider, "usage", counted_usage)
+    service = ChatService(Settings(servers=[server]), store=TranscriptStore(tmp_path / "transcripts"))
+    try:
+        await service.refresh_limits("emu-devs")
+        await service.refresh_limits("emu-devs")
+        assert service.tightest_limit("emu-devs") is None
+        assert asked == ["emu-devs"]  # the 404 said the route is not there: not asked again
     finally:
         await service.aclose()

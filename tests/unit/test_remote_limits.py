@@ -22,6 +22,7 @@ from devic_tui.providers.remote_limits import (
     describe_limit,
     describe_wait,
     from_devic_block,
+    from_devs_usage,
     from_headers,
     from_tenant_refusal,
     parse_duration,
@@ -420,3 +421,36 @@ def test_an_answer_clears_the_refusals_noted_before() -> None:
     assert len(tracker.readings(NOW)) == 3
     tracker.answered()
     assert [r.source for r in tracker.readings(NOW)] == [SOURCE_OPENAI]
+
+
+# --- the Devs platform's usage endpoint ----------------------------------------------------------
+
+
+def test_the_devs_seed_usage_gives_api_and_data_token_limits() -> None:
+    body = {
+        "orgUsage": {
+            "orgId": "o",
+            "dataTokensUsed": 900,
+            "dataUsageTokenLimit": 1000,
+            "apiTokensUsed": 10,
+            "apiUsageTokenLimit": 0,  # no limit
+        },
+        "aiUsages": [],
+    }
+    (data,) = from_devs_usage("devs", body)
+    assert (data.scope, data.metric, data.limit, data.remaining) == ("organisation", "data tokens", 1000, 100)
+    assert data.resets_at is None
+    assert describe_limit(data, NOW) == "limit 100/1,000 data tokens (organisation)"
+
+
+def test_the_2024_servers_usage_in_gigabytes() -> None:
+    body = {"data": {"orgUsage": {"dataUsedInGb": 1.5, "dataUsageLimitInGb": 2}, "aiUsages": []}}
+    (data,) = from_devs_usage("devs", json.dumps(body["data"]))
+    assert (data.metric, data.limit, data.remaining) == ("GB of data", 2, 0.5)
+
+
+@pytest.mark.parametrize(
+    "body", [None, [], {}, {"orgUsage": []}, "not json", {"orgUsage": {"apiTokensUsed": 5}}]
+)
+def test_devs_usage_without_limits_gives_none(body: Any) -> None:
+    assert from_devs_usage("devs", body) == []
