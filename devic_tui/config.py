@@ -60,7 +60,7 @@ class ConfigError(DevicTuiError):
 class AnswerDefaults(BaseModel):
     """How an assistant is asked to answer, set for a whole server and per assistant (the
     assistant's value wins). A chat takes them when it starts and keeps them in its transcript, so a
-    chat reopened later sends what it sent before; the chat settings dialog (ctrl+comma) edits them.
+    chat reopened later sends what it sent before; the chat settings dialog (F6) edits them.
     Only OpenAI-compatible APIs take the system prompt and the parameters; Devic takes `metadata`."""
 
     model_config = ConfigDict(extra="forbid")
