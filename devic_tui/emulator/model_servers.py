@@ -9,9 +9,10 @@
   answers with `max_context_length`, and `loaded_context_length` for a loaded model (`echo` is
   loaded with less than its maximum, the others are not loaded).
 
-The windows: `long` holds 4096 tokens, so a long chat fills it; every other model 32768. The
-native routes refuse like the rest of the emulator (`unauthorized` 401, unknown names 404), answer
-`junk` with HTML, and answer 404 to everything when `unlisting_apis` names their server."""
+The windows: `long` holds 49152 tokens, so a long chat (about 12k tokens an answer) fills it in
+four answers; every other model 32768. The native routes refuse like the rest of the emulator
+(`unauthorized` 401, unknown names 404), answer `junk` with HTML, and answer 404 to everything when
+`unlisting_apis` names their server."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from devic_tui.emulator.common import (
 OLLAMA = "ollama"
 LMSTUDIO = "lmstudio"
 DEFAULT_WINDOW = 32768
-WINDOWS = {"long": 4096}
+WINDOWS = {"long": 49152}
 """Context windows in tokens, by model (DEFAULT_WINDOW for the others)."""
 TRAINED_LENGTH = 131072
 """What the models were "trained for": Ollama's `model_info` length where `num_ctx` is set lower,

@@ -163,6 +163,10 @@ class ChatView(HandsUpFailures, Vertical):
         window = await self.service.context_window(
             conversation.server, conversation.assistant_id, settings.context_window if settings else None
         )
+        if settings is not None and "system_prompt" not in self.service.answer_settings_taken(
+            conversation.server
+        ):
+            settings = settings.model_copy(update={"system_prompt": None})  # not sent: not counted
         branch = ConversationTree(conversation).shown_path()
         self.meter = context_use(branch, settings, window)
         self.status.set_meter(self.meter)

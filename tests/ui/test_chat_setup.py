@@ -208,3 +208,28 @@ async def test_few_requests_left_shows_and_a_refusal_counts_down_keeping_the_dra
         assert current(screen).composer.text.startswith("again")
         shown = status_of(app)
         await wait_until(pilot, lambda: status_of(app) != shown, within=3)  # it counts down
+
+
+async def test_a_system_prompt_the_api_does_not_take_is_not_counted(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    prompt = "Answer in French, at length, with a great many words of preamble. " * 5
+    servers = [
+        server.model_copy(update={"system_prompt": prompt, "context_window": 1000})
+        for server in demo_servers(emulator.base_url)
+    ]
+    app = make_app(servers)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        await pick(pilot, screen, "demo-openai", "echo")
+        await wait_until(pilot, lambda: current(screen).meter is not None)
+        openai_meter = current(screen).meter
+        assert openai_meter is not None
+        assert openai_meter.tokens > 50  # the prompt goes with every request
+        await pick(pilot, screen, "demo-devs", "echo")
+        await wait_until(pilot, lambda: current(screen).conversation.server == "demo-devs")
+        await wait_until(pilot, lambda: current(screen).meter is not None)
+        devs_meter = current(screen).meter
+        assert devs_meter is not None
+        assert devs_meter.tokens == 0  # the Devs platform takes no system prompt
+        assert "ctx 0/1k 0%" in status_of(app)
