@@ -4,11 +4,13 @@ loopback emulator per test, and servers pointing at it with retries that do not 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from devic_tui.config import ServerConfig
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
@@ -16,6 +18,13 @@ from devic_tui.providers.base import Provider
 from devic_tui.providers.registry import create_provider
 
 TEST_TOKEN = "test-token-5f3a9c"
+
+# In CI the property tests try the same examples every run (a red run is then the change's doing, and
+# reruns the same); on a developer's machine they explore anew each time. A failure prints the blob
+# that replays it (`@reproduce_failure`).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 EMULATOR_PATHS = {
     "devic": "",
@@ -32,7 +41,7 @@ def hermetic_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.delenv("DEVIC_TUI_CONFIG", raising=False)
     monkeypatch.delenv("DEVIC_TUI_DATA_DIR", raising=False)
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("DEVIC_TUI_"):
             monkeypatch.delenv(name, raising=False)
     return home
