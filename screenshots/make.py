@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from devic_tui import locations  # noqa: E402
 from devic_tui.app import DevicTuiApp  # noqa: E402
-from devic_tui.config import Settings  # noqa: E402
+from devic_tui.config import AssistantConfig, ModelPrice, ServerConfig, Settings  # noqa: E402
 from devic_tui.demo import DEMO_OPTIONS, demo_servers  # noqa: E402
 from devic_tui.emulator import EmulatorServer  # noqa: E402
 from devic_tui.screens.main import MainScreen  # noqa: E402
@@ -28,6 +28,17 @@ from devic_tui.store.transcripts import TranscriptStore  # noqa: E402
 from tests.ui.history import save_all, tour_conversation  # noqa: E402
 
 SIZE = (120, 36)
+DEMO_ENTRY = ServerConfig(
+    name="demo",
+    kind="demo",
+    assistants=[
+        AssistantConfig(
+            id="echo", system_prompt="Answer briefly, in French.", temperature=0.3, max_tokens=400
+        )
+    ],
+)
+"""The config's demo entry the shots run with: `echo` set up as the README's example sets it."""
+PRICES = {"markdown": ModelPrice(input=2.5, output=10.0)}
 
 
 async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: str = "") -> None:
@@ -50,6 +61,14 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: 
             await pilot.press("enter")
             while not chat.pane.views() or chat.pane.views()[-1].streamed_chars < 2500:
                 await pilot.pause(0.05)
+        elif name == "settings":
+            assistant = screen.model.assistant("demo-openai", "echo")
+            assert assistant is not None, "the demo OpenAI-compatible server lists no 'echo' assistant"
+            before = screen.current
+            screen.start_new_chat("demo-openai", assistant)
+            while screen.current is before or screen.current is None:
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
         else:
             screen.open_conversation("tour0001")
             await pilot.pause(0.5)
@@ -83,6 +102,8 @@ async def main() -> None:
         "search": (("ctrl+f", *"table"), ""),
         "help": (("f1",), ""),
         "branches": (("alt+m",), ""),
+        "settings": (("f6",), ""),
+        "usage": (("f7",), ""),
         "theme-light": ((), "devic-paper"),
         "theme-dark": ((), "devic-midnight"),
     }
@@ -91,7 +112,7 @@ async def main() -> None:
             # The app's remembered state (open chat, drafts) with this shot's history, not in the
             # person's data dir: no shot reopens what another left.
             os.environ[locations.DATA_DIR_ENV] = str(Path(data) / name)
-            settings = Settings(servers=demo_servers(emulator.base_url))
+            settings = Settings(servers=demo_servers(emulator.base_url, entry=DEMO_ENTRY), prices=PRICES)
             store = TranscriptStore(Path(data) / name, settings.transcript_format)
             save_all(store, tour_conversation())
             app = DevicTuiApp(settings, service=ChatService(settings, store=store))

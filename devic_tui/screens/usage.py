@@ -21,9 +21,10 @@ def money(cost: float | None) -> str:
 
 
 def totals_line(name: str, totals: UsageTotals, priced: bool) -> str:
-    words = f"{name}: {compact(totals.total_tokens)} tokens in {totals.answers:,} answers"
+    answers = "1 answer" if totals.answers == 1 else f"{totals.answers:,} answers"
+    words = f"{name}: {compact(totals.total_tokens)} tokens in {answers}"
     if priced and totals.cost is not None:
-        words += f", {money(totals.cost)}"
+        words += f", costing {money(totals.cost)}"
     return words
 
 
