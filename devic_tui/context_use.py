@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from devic_tui.context_meter import ContextWindow, estimate_tokens
 from devic_tui.models import ChatSettings
-from devic_tui.records import COPY_OF, StoredMessage
+from devic_tui.records import StoredMessage
 
 MeterLevel = Literal["low", "half", "high"]
 HALF, HIGH = 0.5, 0.8
@@ -77,7 +77,7 @@ def context_use(
     start = 0
     for index in range(len(branch) - 1, -1, -1):
         usage = branch[index].usage
-        if COPY_OF in branch[index].metadata:
+        if branch[index].is_copy:
             continue  # its figures are of the chat it was copied from
         if usage is not None and usage.input_tokens is not None and usage.output_tokens is not None:
             tokens, start = usage.input_tokens + usage.output_tokens, index + 1

@@ -56,6 +56,17 @@ class StoredMessage(BaseModel):
     """The server's conversation this message belongs to, where a branch has its own (Devic chatUid,
     Devs chatId, agent conversationId); None means the conversation's `remote_id`."""
 
+    @property
+    def model(self) -> str | None:
+        """The model that answered, as the server named it in `metadata` (None when it did not)."""
+        model = self.metadata.get("model")
+        return model if isinstance(model, str) and model else None
+
+    @property
+    def is_copy(self) -> bool:
+        """Copied from another conversation (`COPY_OF`): its usage was spent by the original."""
+        return COPY_OF in self.metadata
+
 
 class Conversation(BaseModel):
     """A local conversation: where it lives on the server, and every message in order."""

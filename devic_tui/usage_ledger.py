@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from devic_tui.records import COPY_OF
-
 if TYPE_CHECKING:
     from devic_tui.config import ModelPrice
     from devic_tui.records import Conversation
@@ -217,7 +215,7 @@ def conversation_usage(
     when none has a price."""
     summed = _Sum()
     for message in conversation.messages:
-        if message.role != "assistant" or COPY_OF in message.metadata:
+        if message.role != "assistant" or message.is_copy:
             continue
         usage = message.usage
         if usage is None:
@@ -227,9 +225,7 @@ def conversation_usage(
         cached = usage.cached_tokens or 0
         cost = None
         if prices:
-            model = message.metadata.get("model")
-            named = model if isinstance(model, str) and model else None
-            price = price_for(prices, named, conversation.assistant_id)
+            price = price_for(prices, message.model, conversation.assistant_id)
             if price is not None:
                 cost = cost_of(price, input_tokens, output_tokens, cached)
         summed.add(1, input_tokens, output_tokens, cached, usage.total or 0, cost)

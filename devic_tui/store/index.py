@@ -34,7 +34,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import TypeAdapter
 
 from devic_tui.files import make_private_dir, make_private_file
-from devic_tui.records import COPY_OF, Conversation, ConversationSummary, SearchHit, StoredMessage
+from devic_tui.records import Conversation, ConversationSummary, SearchHit, StoredMessage
 
 INDEX_VERSION = 6
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
@@ -104,11 +104,7 @@ as the `messages` row keeps them."""
 
 
 def _usage_columns(message: StoredMessage) -> UsageColumns:
-    metadata = message.metadata
-    model = metadata.get("model") if metadata else None
-    if not isinstance(model, str) or not model:
-        model = None
-    copied = 1 if metadata and COPY_OF in metadata else None
+    model, copied = message.model, 1 if message.is_copy else None
     usage = message.usage
     if usage is None:
         return None, None, None, None, model, copied
