@@ -112,16 +112,13 @@ class DevicProvider(Provider):
     def __init__(self, server: ServerConfig, http: HttpClient) -> None:
         super().__init__(server, http)
         uploads = server.request_shape == "message"
-        self.capabilities = Capabilities(
-            streams=False,
-            lists_assistants=True,
-            lists_chats=True,
-            server_history=True,
-            upload=uploads,
-            max_upload_bytes=MAX_UPLOAD_BYTES if uploads else None,
-            stop=server.async_mode,
-            tool_calls=server.async_mode,
-            answer_settings=frozenset({"metadata"}),
+        self.capabilities = self.capabilities.model_copy(
+            update={
+                "upload": uploads,
+                "max_upload_bytes": MAX_UPLOAD_BYTES if uploads else None,
+                "stop": server.async_mode,
+                "tool_calls": server.async_mode,
+            }
         )
         self._resume: dict[str, tuple[int, int]] = {}
         """Per chat, when it stopped for a tool call: the history length (where the answer goes on)
