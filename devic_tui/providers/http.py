@@ -257,8 +257,6 @@ class HttpClient:
                 await self._sleep(delay)
                 attempt += 1
                 continue
-            if response.is_success:
-                self.limits.answered()
             self.limits.note_headers(response.headers, status=response.status_code)
             if response.is_success:
                 return response

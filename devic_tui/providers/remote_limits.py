@@ -426,6 +426,9 @@ class LimitTracker:
     def note_headers(
         self, headers: Mapping[str, str], now: datetime | None = None, *, status: int | None = None
     ) -> None:
+        """A response's headers; a success (`status` 2xx) first clears the refusals (`answered`)."""
+        if status is not None and 200 <= status < 300:
+            self.answered()
         self.note(from_headers(self.server, headers, now, status=status))
 
     def note_payload(self, payload: Any, now: datetime | None = None) -> None:
