@@ -139,7 +139,7 @@ class ChatService:
         from devic_tui.providers.remote_limits import describe_limit
 
         limit = self.tightest_limit(server_name)
-        if limit is None or limit.fraction_left is None or limit.fraction_left >= LIMIT_WARNING:
+        if limit is None or limit.fraction_left >= LIMIT_WARNING:
             return None
         return describe_limit(limit)
 
