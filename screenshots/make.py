@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -25,6 +27,7 @@ from devic_tui.emulator import EmulatorServer  # noqa: E402
 from devic_tui.screens.main import MainScreen  # noqa: E402
 from devic_tui.service import ChatService  # noqa: E402
 from devic_tui.store.transcripts import TranscriptStore  # noqa: E402
+from devic_tui.widgets.chat_view import ChatView  # noqa: E402
 from tests.ui.history import save_all, tour_conversation  # noqa: E402
 
 SIZE = (120, 36)
@@ -41,6 +44,17 @@ DEMO_ENTRY = ServerConfig(
 PRICES = {"markdown": ModelPrice(input=2.5, output=10.0)}
 
 
+async def new_chat(pilot: Pilot[None], screen: MainScreen, server: str, assistant_id: str) -> ChatView:
+    """A new chat with the demo server's assistant, once it is on screen."""
+    assistant = screen.model.assistant(server, assistant_id)
+    assert assistant is not None, f"the demo server {server} lists no {assistant_id!r} assistant"
+    before = screen.current
+    screen.start_new_chat(server, assistant)
+    while screen.current is before or screen.current is None:
+        await pilot.pause(0.05)
+    return screen.current
+
+
 async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: str = "") -> None:
     async with app.run_test(size=SIZE) as pilot:
         while not isinstance(app.screen, MainScreen) or not app.screen.servers_loaded:
@@ -50,24 +64,13 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: 
             app.theme = theme
             await pilot.pause(0.5)
         if name == "streaming":
-            assistant = screen.model.assistant("demo-agent", "long")
-            assert assistant is not None, "the demo agent server lists no 'long' assistant"
-            before = screen.current
-            screen.start_new_chat("demo-agent", assistant)
-            while screen.current is before or screen.current is None:
-                await pilot.pause(0.05)
-            chat = screen.current
+            chat = await new_chat(pilot, screen, "demo-agent", "long")
             chat.composer.load_text("Write me something long, with code")
             await pilot.press("enter")
             while not chat.pane.views() or chat.pane.views()[-1].streamed_chars < 2500:
                 await pilot.pause(0.05)
         elif name == "settings":
-            assistant = screen.model.assistant("demo-openai", "echo")
-            assert assistant is not None, "the demo OpenAI-compatible server lists no 'echo' assistant"
-            before = screen.current
-            screen.start_new_chat("demo-openai", assistant)
-            while screen.current is before or screen.current is None:
-                await pilot.pause(0.05)
+            await new_chat(pilot, screen, "demo-openai", "echo")
             await pilot.pause(0.3)
         else:
             screen.open_conversation("tour0001")
