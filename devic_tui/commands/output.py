@@ -104,13 +104,24 @@ def when(stamp: datetime | None) -> str:
     return stamp.astimezone().strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
-def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """Left-aligned columns; the last one is not padded (titles may be long)."""
-    all_rows = [list(headers), *[list(row) for row in rows]]
-    widths = [max(len(row[i]) for row in all_rows) for i in range(len(headers) - 1)]
+def table(
+    rows: Sequence[Sequence[str] | None], headers: Sequence[str], *, numbers_from: int | None = None
+) -> str:
+    """Columns two spaces apart, left-aligned, the last one not padded (titles may be long); with
+    `numbers_from`, that column and those after it right-aligned (numbers). A None row is a blank
+    line."""
+    present = [headers, *(row for row in rows if row is not None)]
+    last = len(headers) - 1
+    widths = [max(len(row[i]) for row in present) for i in range(len(headers))]
+
+    def aligned(i: int, cell: str) -> str:
+        if numbers_from is not None and i >= numbers_from:
+            return cell.rjust(widths[i])
+        return cell if i == last else cell.ljust(widths[i])
+
     lines = []
-    for row in all_rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)] + [row[-1]]
+    for row in [headers, *rows]:
+        cells = [] if row is None else [aligned(i, cell) for i, cell in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 

@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_json
+from devic_tui.commands.output import EXIT_OK, EXIT_USAGE, CliError, print_json, table
 from devic_tui.commands.session import Session
 from devic_tui.text_safety import clip
 from devic_tui.text_safety import one_line as visible_line
@@ -112,21 +112,4 @@ def usage_table(ledger: UsageLedger) -> str:
         ("this month", ledger.this_month),
     ]
     totals = [[label, "", *_figures(totals, ledger.priced)] for label, totals in periods]
-    return columns([*rows, None, *totals], headers)
-
-
-def columns(rows: list[list[str] | None], headers: list[str]) -> str:
-    """Columns two spaces apart, numbers right-aligned; None is a blank line."""
-    present = [headers, *(row for row in rows if row is not None)]
-    widths = [max(len(row[i]) for row in present) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        if row is None:
-            lines.append("")
-            continue
-        cells = [
-            cell.rjust(width) if i >= FIRST_NUMBER else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return table([*rows, None, *totals], headers, numbers_from=FIRST_NUMBER)
