@@ -92,25 +92,21 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 yield Static(what_is_taken(self.api, self.taken), classes="taken", markup=False)
                 yield Label("System prompt (sent first in every request)")
                 yield TextArea(
-                    self.settings.system_prompt or "",
                     id="settings-system_prompt",
                     disabled="system_prompt" not in self.taken,
                     soft_wrap=True,
                 )
                 with Horizontal(classes="numbers"):
                     for name, label, hint in _NUMBERS:
-                        value = getattr(self.settings, name)
                         with Vertical(classes="number"):
                             yield Label(label)
                             yield Input(
-                                "" if value is None else str(value),
                                 placeholder=hint,
                                 id=f"settings-{name}",
                                 disabled=name != "context_window" and name not in self.taken,
                             )
                 yield Label("Metadata (a JSON object, sent with each message)")
                 yield TextArea(
-                    json.dumps(self.settings.metadata) if self.settings.metadata else "",
                     id="settings-metadata",
                     language=None,
                     disabled="metadata" not in self.taken,
@@ -123,6 +119,7 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 yield Button("Cancel (esc)", id="settings-cancel")
 
     def on_mount(self) -> None:
+        self._fill(self.settings)
         for widget in self.query("TextArea, Input"):
             if not widget.disabled:
                 widget.focus()
