@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from devic_tui.records import ROOT, Conversation, StoredMessage
+from devic_tui.records import EMPTY_SERVER_CHAT, ROOT, Conversation, StoredMessage
 
 
 class ConversationTree:
@@ -144,7 +144,21 @@ def branch_plan(conversation: Conversation, after: str | None = None) -> BranchP
     first message) continues. It continues the server chat of the message before it only when that
     chat holds nothing but this path (every message of it is on the path); otherwise the branch
     needs a chat of its own. A conversation in which no message names a chat (it never branched, or
-    it is a version-1 file) has all its messages in `conversation.remote_id`."""
+    it is a version-1 file) has all its messages in `conversation.remote_id`. A branch that needs a
+    chat of its own takes the conversation's empty server chat (`EMPTY_SERVER_CHAT`) while no
+    message names it yet."""
+    plan = _plan(conversation, after)
+    empty_chat = conversation.metadata.get(EMPTY_SERVER_CHAT)
+    unused = isinstance(empty_chat, str) and not any(
+        m.remote_chat_id == empty_chat for m in conversation.messages
+    )
+    if plan.new_chat and plan.remote_chat_id is None and unused:
+        assert isinstance(empty_chat, str)
+        return plan.in_chat(empty_chat)
+    return plan
+
+
+def _plan(conversation: Conversation, after: str | None) -> BranchPlan:
     tree = ConversationTree(conversation)
     if after is None:
         after = tree.shown_leaf() or ROOT

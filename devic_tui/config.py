@@ -35,6 +35,7 @@ from devic_tui.models import ChatSettings
 
 ServerKind = Literal["devic", "devs", "agent", "openai", "demo"]
 RequestShape = Literal["message", "messages", "legacy"]
+AuthHeader = Literal["auto", "authorization", "x-authorization"]
 TranscriptFormat = Literal["json", "toml"]
 
 API_NAMES: dict[str, str] = {
@@ -151,6 +152,10 @@ class ServerConfig(AnswerDefaults):
     """Agent and OpenAI-compatible servers: ask for a streamed answer."""
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra HTTP headers sent with every request (e.g. `x-user-identifier`)."""
+    auth_header: AuthHeader = "auto"
+    """The header the token goes in: `authorization` (`Authorization: Bearer …`), `x-authorization`
+    (the Devs platform's legacy `X-Authorization: Bearer …`, all its 2024 server reads), or `auto`:
+    `Authorization`, and for a Devs server that refuses it with 401, `X-Authorization` from then on."""
     assistants: list[AssistantConfig] = Field(default_factory=list)
     """Assistants to offer where the API cannot list them (agent slugs, say), and assistants whose
     answers are set up here (a listing server lists them first)."""

@@ -1,5 +1,6 @@
 """The built-in demo: the loopback emulator started in the background and one server of each API
-pointing at it, so `devic-tui --demo` exercises the same providers and HTTP code as a real server."""
+(the Devs platform twice: the seed's dialect and its 2024 server's) pointing at it, so
+`devic-tui --demo` exercises the same providers and HTTP code as a real server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from devic_tui.config import AnswerDefaults, AssistantConfig, ServerConfig, Settings
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.emulator.devs import LEGACY_ROOT as DEVS_2024_ROOT
 from devic_tui.emulator.scripts import ASSISTANTS, DEMO_ASSISTANTS
 
 DEMO_TOKEN = "demo-token"
@@ -48,6 +50,13 @@ def demo_servers(
         ),
         ServerConfig(name=f"{prefix}-devs", kind="devs", base_url=base_url, assistants=configured, **common),
         ServerConfig(
+            name=f"{prefix}-devs-2024",
+            kind="devs",
+            base_url=f"{base_url}{DEVS_2024_ROOT}",
+            assistants=configured,
+            **common,
+        ),
+        ServerConfig(
             name=f"{prefix}-agent",
             kind="agent",
             base_url=f"{base_url}/v1/api",
@@ -61,7 +70,7 @@ def demo_servers(
 
 
 def expand_demo_servers(settings: Settings, base_url: str | None) -> Settings:
-    """Replace each `kind = "demo"` entry with the four emulator servers (or drop it with no emulator)."""
+    """Replace each `kind = "demo"` entry with the emulator's servers (or drop it with no emulator)."""
     servers: list[ServerConfig] = []
     for server in settings.servers:
         if server.kind != "demo":

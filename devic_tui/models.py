@@ -33,6 +33,8 @@ class RemoteChat(Frozen):
     assistant_id: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    message_count: int | None = None
+    """How many messages the chat holds, where the answer says (a duplicate the server made empty: 0)."""
 
 
 class RemoteMessage(Frozen):

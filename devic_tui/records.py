@@ -22,6 +22,15 @@ COPY_OF = "copy_of"
 """The `StoredMessage.metadata` key of a message copied into another conversation (a fork, a
 duplicate): the id of the message it copies. Its usage was spent once, by the original."""
 
+USAGE_UNREPORTED = "usage_unreported"
+"""The `StoredMessage.metadata` key of an answer whose server reports no usage (the Devs 2024
+server's text/plain answers): set to true, so "usage not reported" is said rather than nothing."""
+
+EMPTY_SERVER_CHAT = "empty_server_chat"
+"""The `Conversation.metadata` key naming a server chat made for this conversation that holds none
+of its messages (a duplicate the server made empty): the next message that needs a chat of its own
+goes there, carrying the branch's earlier exchange. Ignored once a message names that chat."""
+
 ROOT = ""
 """The `parent_id` of a message that starts the conversation (a first message, or an edit of it)."""
 

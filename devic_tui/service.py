@@ -26,7 +26,7 @@ from devic_tui.config import ConfigError, ServerConfig, Settings
 from devic_tui.context_meter import ContextWindow
 from devic_tui.files import write_private
 from devic_tui.models import AssistantInfo, Attachment, ChatSettings, RemoteChat
-from devic_tui.providers.base import Provider, configured_assistants
+from devic_tui.providers.base import Provider, UnsupportedError, configured_assistants
 from devic_tui.providers.errors import (
     AuthError,
     ConnectionFailedError,
@@ -35,7 +35,16 @@ from devic_tui.providers.errors import (
     ProviderTimeoutError,
 )
 from devic_tui.providers.registry import create_provider
-from devic_tui.records import COPY_OF, ROOT, Conversation, ConversationSummary, StoredMessage, new_id, now
+from devic_tui.records import (
+    COPY_OF,
+    EMPTY_SERVER_CHAT,
+    ROOT,
+    Conversation,
+    ConversationSummary,
+    StoredMessage,
+    new_id,
+    now,
+)
 from devic_tui.redact import redact
 from devic_tui.store.transcripts import TranscriptStore
 from devic_tui.turn import ToolAnswerer, Turn
@@ -203,13 +212,7 @@ class ChatService:
             listing.reachable = not isinstance(error, ConnectionFailedError | ProviderTimeoutError)
         else:
             if provider.capabilities.lists_chats:
-                found = await asyncio.gather(
-                    *(provider.list_chats(a.id) for a in listing.assistants), return_exceptions=True
-                )
-                for assistant, chats in zip(listing.assistants, found, strict=True):
-                    # One assistant refusing (gone, not shared with this token) must not hide the others.
-                    if isinstance(chats, list):
-                        listing.remote_chats[assistant.id] = chats
+                listing.remote_chats = await self._remote_chats(provider, listing.assistants)
                 listed = {chat.id for chats in listing.remote_chats.values() for chat in chats}
                 if listed:
                     listing.kept_remote = await asyncio.to_thread(
@@ -220,6 +223,22 @@ class ChatService:
         if not listing.assistants:
             listing.assistants = local.assistants
         return listing
+
+    @staticmethod
+    async def _remote_chats(
+        provider: Provider, assistants: list[AssistantInfo]
+    ) -> dict[str, list[RemoteChat]]:
+        """The server's chats of each assistant: in one call where the API has one, else one per
+        assistant, where one refusing (gone, not shared with this token) does not hide the others."""
+        try:
+            every = await provider.list_all_chats()
+        except ProviderError as error:
+            log.info("server %s: listing every chat failed: %s", provider.name, error)
+            every = None
+        if every is not None:
+            return {a.id: every.get(a.id, []) for a in assistants}
+        found = await asyncio.gather(*(provider.list_chats(a.id) for a in assistants), return_exceptions=True)
+        return {a.id: chats for a, chats in zip(assistants, found, strict=True) if isinstance(chats, list)}
 
     async def local_listing(self, server: ServerConfig) -> ServerListing:
         """What is known of a server without asking it: its configured assistants, and its chats
@@ -299,7 +318,9 @@ class ChatService:
         return conversation
 
     async def duplicate(self, conversation: Conversation) -> Conversation:
-        """A copy of the conversation, on the server too where the API can duplicate."""
+        """A copy of the conversation, on the server too where the API can duplicate. A server that
+        makes the copy empty (the Devs 2024 server) has it named as the copy's empty chat: the next
+        message goes there, carrying the conversation so far."""
         copy = conversation.model_copy(deep=True)
         copy.id = new_id()
         copy.title = f"{conversation.title or 'untitled'} (copy)"
@@ -308,7 +329,11 @@ class ChatService:
         copied_chat: str | None = None
         if conversation.remote_id and provider.capabilities.duplicate:
             remote = await provider.duplicate(conversation.remote_id)
-            copy.remote_id = copied_chat = remote.id
+            if remote.message_count == 0 and copy.messages:
+                copy.remote_id = None
+                copy.metadata[EMPTY_SERVER_CHAT] = remote.id
+            else:
+                copy.remote_id = copied_chat = remote.id
         elif provider.capabilities.server_history:
             copy.remote_id = None  # the server would not know the copy: it continues as a new chat
         for message in copy.messages:
@@ -324,7 +349,8 @@ class ChatService:
         copy in history first, so nothing said is lost. Returns that copy (None for an empty chat)."""
         provider = self.provider(conversation.server)
         if conversation.remote_id and provider.capabilities.reset:
-            await provider.reset(conversation.remote_id)
+            emptied = await provider.reset(conversation.remote_id)
+            conversation.remote_id = emptied.id  # a server may answer a new chat: it goes on there
         kept: Conversation | None = None
         if conversation.messages:
             kept = conversation.model_copy(deep=True)
@@ -364,18 +390,22 @@ class ChatService:
         which names the chat an upload had to create."""
         plan = plan or branch_plan(conversation)
         provider = self.provider(conversation.server)
-        if not provider.capabilities.upload:
-            await asyncio.to_thread(read_for_inline, attachment)
-            return attachment.model_copy(update={"inlined": True}), plan
-        assert attachment.path is not None
-        content = await asyncio.to_thread(Path(attachment.path).read_bytes)
-        result = await provider.upload(
-            conversation.assistant_id, plan.remote_chat_id, attachment, content, on_progress
-        )
-        if result.conversation_id and plan.remote_chat_id is None:
-            plan = plan.in_chat(result.conversation_id)
-            conversation.remote_id = result.conversation_id
-        return attachment.model_copy(update={"remote": result.file}), plan
+        if provider.capabilities.upload:
+            assert attachment.path is not None
+            content = await asyncio.to_thread(Path(attachment.path).read_bytes)
+            try:
+                result = await provider.upload(
+                    conversation.assistant_id, plan.remote_chat_id, attachment, content, on_progress
+                )
+            except UnsupportedError as lacking:  # the server has no file route after all
+                provider.tell(f"{lacking}: text files go into the message instead.")
+            else:
+                if result.conversation_id and plan.remote_chat_id is None:
+                    plan = plan.in_chat(result.conversation_id)
+                    conversation.remote_id = result.conversation_id
+                return attachment.model_copy(update={"remote": result.file}), plan
+        await asyncio.to_thread(read_for_inline, attachment)
+        return attachment.model_copy(update={"inlined": True}), plan
 
     async def start_turn(
         self,

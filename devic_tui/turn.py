@@ -182,8 +182,9 @@ class Turn:
                 self.save_failure = None
 
     def _drain_notices(self) -> list[Notice]:
+        """What to tell: this turn's own notices, and the provider's (a route the server lacks)."""
         notices, self._notices = self._notices, []
-        return notices
+        return notices + [Notice(text=text) for text in self.provider.take_notices()]
 
     async def events(self) -> AsyncIterator[SendEvent]:
         """Send and yield the provider's events, the tool-call exchange included; the answer is

@@ -17,6 +17,8 @@ from starlette.responses import Response
 from devic_tui.emulator.scripts import ASSISTANTS
 
 BAD_TOKEN = "bad-token"
+AUTH_HEADERS = ("authorization", "x-authorization")
+"""The headers a token may come in (Devs also takes the legacy `X-Authorization`); never recorded."""
 
 
 @dataclass
@@ -49,6 +51,13 @@ class EmulatorOptions:
     long_chars: int = 80_000
     """About how many characters the `long` assistant answers with (OpenAI-compatible API; it ends
     at the first section past this), streamed in `chunk_size` pieces like any other answer."""
+    devs_dialect: Literal["events", "2024"] = "events"
+    """How the Devs API under `/api/v1` speaks (contract §4); the one under `/devs-2024/api/v1` always
+    speaks 2024. `events`: the seed's, with named SSE events. `2024`: the platform's own server of
+    April 2024: the token only in `X-Authorization` (a request carrying `Authorization` is refused),
+    answers streamed as `text/plain` and stored as `system` messages, flat chats in no order,
+    `/me/chats`, reset to a new chat id, duplicate by `PUT` without the messages, and no tool-output,
+    chat-file or completion routes."""
     devic_generated_answers: bool = False
     """Devic sync sends answer like a server generated from the OpenAPI document: a ChatHistory
     whose `messages` never hold the message sent, only the assistant's replies so far followed by
@@ -72,11 +81,19 @@ class RecordedRequest:
     query: dict[str, str]
     body: Any
     headers: dict[str, str]
+    auth_header: str | None = None
+    """The header the token came in (`authorization`, `x-authorization`), the token itself not kept."""
 
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, *, code: str = "", headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        headers: dict[str, str] | None = None,
+        plain: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -92,6 +109,8 @@ class ApiError(Exception):
             500: "INTERNAL_ERROR",
         }.get(status, "ERROR")
         self.headers = headers or {}
+        self.plain = plain
+        """Answer with the bare message as text/plain (as some servers refuse a token)."""
 
 
 @dataclass
@@ -135,21 +154,31 @@ async def read_json(request: Request) -> Any:
         raise ApiError(400, "the body is not valid JSON") from None
 
 
-async def record(request: Request, api: str) -> Any:
+def bearer_token(request: Request) -> str:
+    """The token of `Authorization: Bearer …`, else a 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing bearer token")
+    return token.strip()
+
+
+Authenticate = Callable[[Request], str]
+
+
+async def record(request: Request, api: str, authenticate: Authenticate = bearer_token) -> Any:
     """Check the token, log the request (never the token) and return its JSON body if any."""
     content_type = request.headers.get("content-type", "")
     body: Any = None
     if "multipart/form-data" not in content_type:
         body = await read_json(request)
-    headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in AUTH_HEADERS}
+    auth_header = next((name for name in AUTH_HEADERS if name in request.headers), None)
     state_of(request).requests.append(
-        RecordedRequest(api, request.method, request.url.path, dict(request.query_params), body, headers)
+        RecordedRequest(
+            api, request.method, request.url.path, dict(request.query_params), body, headers, auth_header
+        )
     )
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing bearer token")
-    if token.strip() == BAD_TOKEN:
+    if authenticate(request) == BAD_TOKEN:
         raise ApiError(401, "invalid token")
     return body
 
@@ -185,13 +214,15 @@ ErrorRenderer = Callable[[ApiError], Response]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def endpoint(api: str, render_error: ErrorRenderer) -> Callable[[Handler], Handler]:
+def endpoint(
+    api: str, render_error: ErrorRenderer, authenticate: Authenticate = bearer_token
+) -> Callable[[Handler], Handler]:
     """Wrap a handler: record and authenticate the request, render ApiErrors in the API's shape."""
 
     def wrap(handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
             try:
-                await record(request, api)
+                await record(request, api, authenticate)
                 return await handler(request)
             except ApiError as error:
                 response = render_error(error)

@@ -1,8 +1,13 @@
-"""Emulated Devs platform API (contract §4): AIs (the scripted assistant names) under `/api/v1/me/ai` and
-`/api/v1/ai`, chats with messages and files, the send and tool-output streams as named SSE events in the
-contract's "our choice" shapes, duplicate, reset (PUT and POST), delete, usage, the 5 MB upload limit,
-and chat completions (`/chat/completions` streams OpenAI-style chunks, `/chats/completions` Devs-style
-events). Errors are `{"message", "error"}` JSON."""
+"""Emulated Devs platform API (contract §4) in its two dialects. The seed's (`events`): AIs (the
+scripted assistant names) under `/api/v1/me/ai` and `/api/v1/ai`, chats with messages and files, the
+send and tool-output streams as named SSE events in the contract's "our choice" shapes, duplicate
+(POST), reset (PUT and POST), delete, usage, the 5 MB upload limit, and chat completions
+(`/chat/completions` streams OpenAI-style chunks, `/chats/completions` Devs-style events). The April
+2024 server's (`2024`, always under `/devs-2024`, and under `/api/v1` when the emulator's
+`devs_dialect` says so): the token only in `X-Authorization`, answers as `text/plain` stored as
+`system` messages, flat chats in no order, `/me/chats`, duplicate by PUT copying no messages, reset
+to a new chat id, and no tool-output, file or completion routes. Errors are `{"message", "error"}`
+JSON (plain `Unauthorized` for a refused header)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from devic_tui.emulator.common import (
@@ -23,6 +28,7 @@ from devic_tui.emulator.common import (
     EmulatorState,
     answer_delay,
     apply_faults,
+    bearer_token,
     check_listing,
     endpoint,
     read_json,
@@ -32,6 +38,8 @@ from devic_tui.emulator.scripts import ASSISTANTS, answer_for, chunked
 
 API = "devs"
 PREFIX = "/api/v1"
+LEGACY_ROOT = "/devs-2024"
+"""Where the 2024 dialect is always served (`{base}/devs-2024/api/v1/…`), whatever `devs_dialect` says."""
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 USER_ID = "user_emulator"
 TOOLS_AI = "tools"
@@ -58,6 +66,7 @@ class DevsChat:
 
 API_TOKEN_LIMIT = 1_000_000
 DATA_TOKEN_LIMIT = 5_000_000
+DATA_GB_LIMIT = 2.0
 
 
 @dataclass
@@ -70,7 +79,34 @@ class DevsState:
 
 
 def render_error(error: ApiError) -> Response:
+    if error.plain:
+        return PlainTextResponse(error.message, status_code=error.status)
     return JSONResponse({"message": error.message, "error": error.code}, status_code=error.status)
+
+
+def is_2024(request: Request) -> bool:
+    """Whether this request is served in the April 2024 server's dialect."""
+    return request.url.path.startswith(LEGACY_ROOT) or state_of(request).options.devs_dialect == "2024"
+
+
+def authenticate(request: Request) -> str:
+    """The seed's dialect takes `Authorization` or the legacy `X-Authorization`; the 2024 server
+    reads only `X-Authorization` and refuses a request that carries `Authorization` at all."""
+    if not is_2024(request):
+        if "authorization" in request.headers or "x-authorization" not in request.headers:
+            return bearer_token(request)
+    elif "authorization" in request.headers:
+        raise ApiError(401, "Unauthorized", plain=True)
+    scheme, _, token = request.headers.get("x-authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Unauthorized", plain=True)
+    return token.strip()
+
+
+def _missing_in_2024(request: Request) -> None:
+    """The 404 of a route the 2024 server does not have."""
+    if is_2024(request):
+        raise ApiError(404, f"Cannot {request.method} {request.url.path}")
 
 
 def _devs(state: EmulatorState) -> DevsState:
@@ -96,7 +132,7 @@ def _ai_json(name: str) -> dict[str, Any]:
     }
 
 
-def _chat_json(chat: DevsChat, *, messages: bool = False) -> dict[str, Any]:
+def _chat_json(chat: DevsChat, *, messages: bool = False, flat: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": chat.id,
         "createdAt": chat.created_at,
@@ -104,15 +140,18 @@ def _chat_json(chat: DevsChat, *, messages: bool = False) -> dict[str, Any]:
         "name": chat.name,
         "userId": USER_ID,
         "pinPosition": None,
-        "ai": {
+    }
+    if flat:  # the 2024 server's shape: the AI by id only
+        body["aiId"] = chat.ai_id
+    else:
+        body["ai"] = {
             "id": chat.ai_id,
             "name": chat.ai_id,
             "src": None,
             "description": ASSISTANTS.get(chat.ai_id, ""),
             "userId": USER_ID,
             "userName": "emulator",
-        },
-    }
+        }
     if messages:
         body["messages"] = [dict(m) for m in chat.messages]
     return body
@@ -187,48 +226,60 @@ def _stream(chunks: AsyncIterator[bytes]) -> StreamingResponse:
 # ---------------------------------------------------------------------------------------------- AIs
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def list_ais(request: Request) -> Response:
     check_listing(state_of(request), API)
     ais = [_ai_json(name) for name in state_of(request).options.listed_assistants()]
     search = request.query_params.get("search", "").lower()
     if search:
         ais = [ai for ai in ais if search in ai["name"].lower()]
-    if request.url.path.endswith("/me/ai"):
+    if request.url.path.endswith("/me/ai") and not is_2024(request):
         return JSONResponse({"data": ais})
     return JSONResponse(ais)  # the bare-array shape, also seen in the wild
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def get_ai(request: Request) -> Response:
     ai_id = request.path_params["ai_id"]
     apply_faults(state_of(request), API, ai_id, on_send=False)
     return JSONResponse(_ai_json(ai_id))
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def ai_chats(request: Request) -> Response:
     state = state_of(request)
     ai_id = request.path_params["ai_id"]
     apply_faults(state, API, ai_id, on_send=False)
     devs = _devs(state)
+    flat = is_2024(request)
     if request.method == "GET":
-        chats = [_chat_json(c) for c in devs.chats.values() if c.ai_id == ai_id]
-        return JSONResponse({"data": chats})
+        chats = [c for c in devs.chats.values() if c.ai_id == ai_id]
+        if flat:  # the 2024 server lists them in no particular order
+            chats.sort(key=lambda c: c.id[::-1])
+        return JSONResponse({"data": [_chat_json(c, flat=flat) for c in chats]})
     stamp = _now()
     chat = DevsChat(id=state.new_id("chat"), ai_id=ai_id, created_at=stamp, updated_at=stamp)
     devs.chats[chat.id] = chat
-    return JSONResponse(_chat_json(chat, messages=True), status_code=201)
+    return JSONResponse(_chat_json(chat, messages=True, flat=flat), status_code=201)
+
+
+@endpoint(API, render_error, authenticate)
+async def my_chats(request: Request) -> Response:
+    """Every chat of the user, newest first (the 2024 server's route; the seed has none)."""
+    if not is_2024(request):
+        raise ApiError(404, f"Cannot GET {request.url.path}")
+    chats = sorted(_devs(state_of(request)).chats.values(), key=lambda c: c.updated_at, reverse=True)
+    return JSONResponse({"data": [_chat_json(c, flat=True) for c in chats]})
 
 
 # --------------------------------------------------------------------------------------------- chats
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def chat(request: Request) -> Response:
     state, found = _chat_of(request)
     if request.method == "GET":
-        return JSONResponse(_chat_json(found, messages=True))
+        return JSONResponse(_chat_json(found, messages=True, flat=is_2024(request)))
     if request.method == "DELETE":
         del _devs(state).chats[found.id]
         return Response(status_code=204)
@@ -274,14 +325,23 @@ async def _send(request: Request, state: EmulatorState, found: DevsChat) -> Resp
     if found.name == "New chat" and text.strip():
         found.name = text.strip().splitlines()[0][:40]
 
-    if found.ai_id == TOOLS_AI and not found.tool_asked:
+    legacy = is_2024(request)
+    if found.ai_id == TOOLS_AI and not found.tool_asked and not legacy:
         return _stream(_ask_tools(state, found))
     turn = sum(1 for m in found.messages if m["role"] == "user")
     answer = answer_for(found.ai_id, text, names, turn=turn)
-    reply = _message(state, "assistant", answer)
+    reply = _message(state, "system" if legacy else "assistant", answer)
     found.messages.append(reply)
     usage = _count_tokens(state, found.ai_id, text, answer)
+    if legacy:
+        return StreamingResponse(_text_stream(state, found.ai_id, answer), media_type="text/plain")
     return _stream(_answer_stream(state, found.ai_id, reply["id"], answer, usage))
+
+
+async def _text_stream(state: EmulatorState, ai_id: str, answer: str) -> AsyncIterator[bytes]:
+    """The 2024 server's answer: the text itself in pieces, ended by EOF (no ids, no usage)."""
+    async for piece in _pieces(state, ai_id, answer):
+        yield piece.encode()
 
 
 def _tool_calls(state: EmulatorState) -> list[dict[str, Any]]:
@@ -329,8 +389,9 @@ def _outputs_answer(outputs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def tool_outputs(request: Request) -> Response:
+    _missing_in_2024(request)
     state, found = _chat_of(request)
     apply_faults(state, API, found.ai_id, on_send=False)
     body = await read_json(request)
@@ -357,8 +418,11 @@ async def tool_outputs(request: Request) -> Response:
     return _stream(_answer_stream(state, found.ai_id, reply["id"], answer, usage))
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def duplicate(request: Request) -> Response:
+    legacy = is_2024(request)
+    if request.method != ("PUT" if legacy else "POST"):  # each dialect takes one method
+        raise ApiError(405, f"Cannot {request.method} {request.url.path}")
     state, found = _chat_of(request)
     stamp = _now()
     copy = DevsChat(
@@ -367,17 +431,26 @@ async def duplicate(request: Request) -> Response:
         created_at=stamp,
         updated_at=stamp,
         name=f"{found.name} (copy)",
-        messages=[{**m, "id": state.new_id("msg")} for m in found.messages],
-        files=[dict(f) for f in found.files],
-        tool_asked=found.tool_asked,
+        messages=[] if legacy else [{**m, "id": state.new_id("msg")} for m in found.messages],
+        files=[] if legacy else [dict(f) for f in found.files],
+        tool_asked=found.tool_asked and not legacy,
     )
     _devs(state).chats[copy.id] = copy
+    if legacy:  # the 2024 server answers the new, empty chat, without its messages
+        return JSONResponse(_chat_json(copy, flat=True), status_code=201)
     return JSONResponse(_chat_json(copy, messages=True), status_code=201)
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def reset(request: Request) -> Response:
-    _, found = _chat_of(request)
+    state, found = _chat_of(request)
+    if is_2024(request):  # the 2024 server answers a new chat, under a new id
+        devs = _devs(state)
+        del devs.chats[found.id]
+        stamp = _now()
+        fresh = DevsChat(id=state.new_id("chat"), ai_id=found.ai_id, created_at=stamp, updated_at=stamp)
+        devs.chats[fresh.id] = fresh
+        return JSONResponse(_chat_json(fresh, messages=True, flat=True))
     found.messages.clear()
     found.pending_tool = None
     found.tool_asked = False
@@ -385,8 +458,9 @@ async def reset(request: Request) -> Response:
     return JSONResponse(_chat_json(found, messages=True))
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def files(request: Request) -> Response:
+    _missing_in_2024(request)
     state, found = _chat_of(request)
     if request.method == "GET":
         return JSONResponse({"data": found.files})
@@ -417,19 +491,23 @@ async def files(request: Request) -> Response:
     return JSONResponse(record, status_code=201)
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def usage(request: Request) -> Response:
     devs = _devs(state_of(request))
     tokens = devs.tokens
     used = sum(i + o for i, o in tokens.values())
+    data: dict[str, Any] = (
+        {"dataUsedInGb": 0.0, "dataUsageLimitInGb": DATA_GB_LIMIT}
+        if is_2024(request)
+        else {"dataTokensUsed": 0, "dataUsageTokenLimit": DATA_TOKEN_LIMIT}
+    )
     return JSONResponse(
         {
             "orgUsage": {
                 "orgId": "org-emulator",
                 "apiTokensUsed": used,
                 "apiUsageTokenLimit": devs.api_token_limit,
-                "dataTokensUsed": 0,
-                "dataUsageTokenLimit": DATA_TOKEN_LIMIT,
+                **data,
                 "tokensUsed": used,
                 "inputTokens": sum(i for i, _ in tokens.values()),
                 "outputTokens": sum(o for _, o in tokens.values()),
@@ -459,8 +537,9 @@ def _last_user_text(messages: Any) -> tuple[str, int]:
     return content, len(users)
 
 
-@endpoint(API, render_error)
+@endpoint(API, render_error, authenticate)
 async def completions(request: Request) -> Response:
+    _missing_in_2024(request)
     state = state_of(request)
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("model"), str):
@@ -537,18 +616,24 @@ async def _openai_stream(
 
 
 def routes() -> list[BaseRoute]:
-    chats = PREFIX + "/chats/{chat_id}"
-    return [
-        Route(PREFIX + "/me/ai", list_ais, methods=["GET"]),
-        Route(PREFIX + "/ai", list_ais, methods=["GET"]),
-        Route(PREFIX + "/ai/{ai_id}", get_ai, methods=["GET"]),
-        Route(PREFIX + "/ai/{ai_id}/chats", ai_chats, methods=["GET", "POST"]),
-        Route(PREFIX + "/usage", usage, methods=["GET"]),
-        Route(PREFIX + "/chat/completions", completions, methods=["POST"]),
-        Route(PREFIX + "/chats/completions", completions, methods=["POST"]),
-        Route(chats, chat, methods=["GET", "POST", "DELETE"]),
-        Route(chats + "/duplicate", duplicate, methods=["POST"]),
-        Route(chats + "/reset", reset, methods=["PUT", "POST"]),
-        Route(chats + "/tool-outputs", tool_outputs, methods=["POST"]),
-        Route(chats + "/files", files, methods=["GET", "POST"]),
-    ]
+    found: list[BaseRoute] = []
+    for root in ("", LEGACY_ROOT):
+        api = root + PREFIX
+        chats = api + "/chats/{chat_id}"
+        found += [
+            Route(api + "/me/ai", list_ais, methods=["GET"]),
+            Route(api + "/me/chats", my_chats, methods=["GET"]),
+            Route(api + "/ai", list_ais, methods=["GET"]),
+            Route(api + "/ai/{ai_id}", get_ai, methods=["GET"]),
+            Route(api + "/ai/{ai_id}/chats", ai_chats, methods=["GET", "POST"]),
+            Route(api + "/usage/ai", usage, methods=["GET"]),
+            Route(api + "/usage/org", usage, methods=["GET"]),
+            Route(api + "/chat/completions", completions, methods=["POST"]),
+            Route(api + "/chats/completions", completions, methods=["POST"]),
+            Route(chats, chat, methods=["GET", "POST", "DELETE"]),
+            Route(chats + "/duplicate", duplicate, methods=["PUT", "POST"]),
+            Route(chats + "/reset", reset, methods=["PUT", "POST"]),
+            Route(chats + "/tool-outputs", tool_outputs, methods=["POST"]),
+            Route(chats + "/files", files, methods=["GET", "POST"]),
+        ]
+    return found

@@ -106,6 +106,7 @@ class Provider(ABC):
     def __init__(self, server: ServerConfig, http: HttpClient) -> None:
         self.server = server
         self.http = http
+        self._notices: list[str] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(server={self.server.name!r})"
@@ -116,6 +117,25 @@ class Provider(ABC):
 
     def _unsupported(self, what: str) -> UnsupportedError:
         return UnsupportedError(f"server '{self.name}' ({self.kind}) cannot {what}", server=self.name)
+
+    def lacks(self, capability: str, what: str, error: ProviderError) -> UnsupportedError:
+        """A route this server does not have (it answered 404 or 405): `capability` is turned off
+        for it, so the action is no longer offered, and the error says so once."""
+        self.capabilities = self.capabilities.model_copy(update={capability: False})
+        return UnsupportedError(
+            f"server '{self.name}' cannot {what} (it answered {error.status} for that route); "
+            "the action is off for this server",
+            server=self.name,
+            status=error.status,
+        )
+
+    def tell(self, notice: str) -> None:
+        """Something to tell the person with the next turn's events (`take_notices`)."""
+        self._notices.append(notice)
+
+    def take_notices(self) -> list[str]:
+        notices, self._notices = self._notices, []
+        return notices
 
     def configured_assistants(self) -> list[AssistantInfo]:
         return configured_assistants(self.server)
@@ -135,6 +155,11 @@ class Provider(ABC):
 
     async def list_chats(self, assistant_id: str) -> list[RemoteChat]:
         raise self._unsupported("list chats")
+
+    async def list_all_chats(self) -> dict[str, list[RemoteChat]] | None:
+        """Every chat the server keeps for this user, by assistant, in one call; None where the API
+        has no such call (then `list_chats` is asked per assistant)."""
+        return None
 
     async def get_chat(self, assistant_id: str, chat_id: str) -> RemoteChatDetail:
         raise self._unsupported("read a stored chat")

@@ -1,7 +1,10 @@
-"""The Devs platform API (contract §4): AIs under `/api/v1/me/ai`, chats that live on the server, a send
-that answers with named SSE events (`message.delta`, `tool.call`, `message.completed` …), tool outputs
-that continue the answer, chat files uploaded before the message that references them, duplicate, reset,
-delete and usage. Every path and discriminator is in the tables below, so a change is one line."""
+"""The Devs platform API (contract §4), in both dialects its servers speak: AIs under `/api/v1/me/ai`,
+chats that live on the server, a send answered either with named SSE events (`message.delta`,
+`tool.call`, `message.completed` …) or, by the April 2024 server, with the text itself as `text/plain`;
+replies stored as `system` messages read as the AI's, tool outputs that continue the answer, chat files
+uploaded before the message that references them, duplicate (PUT, else POST), reset (which may answer
+a new chat id), delete and usage. A route a server lacks turns its action off, said once. Every path
+and discriminator is in the tables below, so a change is one line."""
 
 from __future__ import annotations
 
@@ -58,12 +61,14 @@ from devic_tui.providers.limits import capped_text
 from devic_tui.providers.parsing import as_list, first_str, parse_time, unwrap
 from devic_tui.providers.remote_limits import from_devs_usage
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
+from devic_tui.records import USAGE_UNREPORTED
 
 log = logging.getLogger("devic_tui.devs")
 
 PATHS = {
     "assistants": "/api/v1/me/ai",
     "assistant_chats": "/api/v1/ai/{ai_id}/chats",
+    "my_chats": "/api/v1/me/chats",
     "create_chat": "/api/v1/ai/{ai_id}/chats",
     "chat": "/api/v1/chats/{chat_id}",
     "send": "/api/v1/chats/{chat_id}",
@@ -72,9 +77,9 @@ PATHS = {
     "reset": "/api/v1/chats/{chat_id}/reset",
     "tool_outputs": "/api/v1/chats/{chat_id}/tool-outputs",
     "files": "/api/v1/chats/{chat_id}/files",
-    "usage": "/api/v1/usage",
+    "usage": "/api/v1/usage/ai",
 }
-METHODS = {"reset": "PUT"}
+METHODS = {"reset": "PUT", "duplicate": "PUT", "duplicate_else": "POST"}
 ASSISTANT_QUERY = {"scope": "ALL"}
 UPLOAD_SOURCE = "USER"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -100,9 +105,11 @@ _ROLES: dict[str, Role] = {
     "ai": "assistant",
     "bot": "assistant",
     "model": "assistant",
-    "system": "system",
+    "system": "assistant",  # the platform stores the AI's replies as `system` messages
     "tool": "tool",
 }
+_MISSING_ROUTE = (404, 405)
+"""What a server answers for a route it does not have."""
 _FIELD_TYPES = ("string", "number", "boolean", "choice")
 _ERROR_STATUSES = {
     "BAD_REQUEST": 400,
@@ -243,6 +250,8 @@ class _Answer:
     texts: dict[str, str] = field(default_factory=dict)
     completed: bool = False
     current: str = ""
+    plain: bool = False
+    """The answer came as text/plain: no ids, no usage."""
 
     def start(self, message_id: str) -> None:
         self.current = message_id
@@ -294,6 +303,7 @@ class DevsProvider(Provider):
         super().__init__(server, http)
         self._limits_asked_at = -LIMITS_EVERY
         self._usage_route_missing = False
+        self._my_chats_missing = False
 
     # ------------------------------------------------------------------------------------ browse
 
@@ -324,8 +334,32 @@ class DevsProvider(Provider):
 
     async def list_chats(self, assistant_id: str) -> list[RemoteChat]:
         body = await self.http.request_json("GET", PATHS["assistant_chats"].format(ai_id=assistant_id))
-        chats = (self._chat(raw, assistant_id) for raw in as_list(body, "chats"))
-        return [c for c in chats if c is not None]
+        return self._chats(body, assistant_id)
+
+    def _chats(self, body: Any, assistant_id: str = "") -> list[RemoteChat]:
+        """The chats of a listing, newest first (the 2024 server lists an AI's in no order)."""
+        chats = [
+            c for c in (self._chat(raw, assistant_id) for raw in as_list(body, "chats")) if c is not None
+        ]
+        oldest = datetime.min.replace(tzinfo=UTC)
+        return sorted(chats, key=lambda c: c.updated_at or c.created_at or oldest, reverse=True)
+
+    async def list_all_chats(self) -> dict[str, list[RemoteChat]] | None:
+        """Every chat of the user in one call (`/me/chats`), by AI; None where the server has no
+        such route (it is not asked again)."""
+        if self._my_chats_missing:
+            return None
+        try:
+            body = await self.http.request_json("GET", PATHS["my_chats"])
+        except ProviderError as error:
+            if error.status not in _MISSING_ROUTE:
+                raise
+            self._my_chats_missing = True
+            return None
+        by_ai: dict[str, list[RemoteChat]] = {}
+        for chat in self._chats(body):
+            by_ai.setdefault(chat.assistant_id, []).append(chat)
+        return by_ai
 
     def _chat(self, raw: Any, assistant_id: str = "") -> RemoteChat | None:
         raw = unwrap(raw)
@@ -333,12 +367,14 @@ class DevsProvider(Provider):
         if not chat_id:
             return None
         ai = raw.get("ai") if isinstance(raw.get("ai"), dict) else {}
+        messages = raw.get("messages")
         return RemoteChat(
             id=chat_id,
             title=first_str(raw, ("name", "title")) or "",
             assistant_id=first_str(ai, ("id",)) or first_str(raw, ("aiId",)) or assistant_id,
             created_at=parse_time(raw.get("createdAt")),
             updated_at=parse_time(raw.get("updatedAt")),
+            message_count=len(messages) if isinstance(messages, list) else None,
         )
 
     def _required_chat(self, body: Any, what: str, assistant_id: str = "") -> RemoteChat:
@@ -397,7 +433,20 @@ class DevsProvider(Provider):
         ]
         answer = _Answer(chat_id=conversation_id)
         path = PATHS["tool_outputs"].format(chat_id=conversation_id)
-        return self._guarded(self._stream(path, body, answer), answer)
+        stream = self._missing_route_said(self._stream(path, body, answer), "tool_calls", "take tool answers")
+        return self._guarded(stream, answer)
+
+    async def _missing_route_said(
+        self, events: AsyncIterator[SendEvent], capability: str, what: str
+    ) -> AsyncIterator[SendEvent]:
+        """The events; a 404 or 405 turns `capability` off for this server, said as it fails."""
+        try:
+            async for event in events:
+                yield event
+        except ProviderError as error:
+            if error.status not in _MISSING_ROUTE:
+                raise
+            raise self.lacks(capability, what, error) from None
 
     async def _guarded(self, events: AsyncIterator[SendEvent], answer: _Answer) -> AsyncIterator[SendEvent]:
         """Like `base.guarded`, but the error names the chat created on the way, if any; the
@@ -441,19 +490,42 @@ class DevsProvider(Provider):
         async with self.http.stream(
             "POST", path, json=body, headers={"Accept": "text/event-stream"}
         ) as response:
-            if "json" in response.headers.get("content-type", ""):
-                async for event in self._read_json(response, answer):
-                    yield event
+            content_type = response.headers.get("content-type", "")
+            if "json" in content_type:
+                reader = self._read_json(response, answer)
+            elif content_type.startswith("text/plain"):
+                reader = self._read_text(response, answer)
             else:
-                async for event in self._read_events(response, answer):
-                    yield event
+                reader = self._read_events(response, answer)
+            async for event in reader:
+                yield event
         yield Done(
             conversation_id=answer.chat_id,
             message_ids=answer.message_ids,
             started_at=started,
             finished_at=datetime.now(UTC),
             final_text=answer.final_text,
+            metadata={USAGE_UNREPORTED: True} if answer.plain else {},
         )
+
+    async def _read_text(self, response: httpx.Response, answer: _Answer) -> AsyncIterator[SendEvent]:
+        """The 2024 server's answer: its text itself, in pieces until the server closes the body
+        (which may come whole, from a model that does not stream). It names no message and reports
+        no usage. A transport failure on the way is raised as an interruption by `http.stream`."""
+        answer.plain = True
+        received = 0
+        async for piece in response.aiter_text():
+            received += len(piece)
+            if received > self.server.max_stream_bytes:
+                raise MalformedResponseError(
+                    f"server '{self.name}' sent more than {self.server.max_stream_bytes:,} bytes; "
+                    "the answer is cut off there",
+                    server=self.name,
+                )
+            if piece:
+                answer.add(None, piece)
+                yield TextDelta(text=piece)
+        answer.complete(None, answer.texts.get(answer.current, ""))
 
     async def _read_json(self, response: httpx.Response, answer: _Answer) -> AsyncIterator[SendEvent]:
         """A server that answered the send with one JSON message instead of a stream."""
@@ -586,12 +658,17 @@ class DevsProvider(Provider):
         created = None
         if conversation_id is None:
             created = conversation_id = await self._create_chat(assistant_id)
-        body = await self.http.upload(
-            PATHS["files"].format(chat_id=conversation_id),
-            files={"file": (attachment.name, content, attachment.mime_type)},
-            data={"source": UPLOAD_SOURCE},
-            on_progress=on_progress,
-        )
+        try:
+            body = await self.http.upload(
+                PATHS["files"].format(chat_id=conversation_id),
+                files={"file": (attachment.name, content, attachment.mime_type)},
+                data={"source": UPLOAD_SOURCE},
+                on_progress=on_progress,
+            )
+        except ProviderError as error:
+            if error.status not in _MISSING_ROUTE:
+                raise
+            raise self.lacks("upload", "take chat files", error) from None
         file = self._file(unwrap(body), attachment.name)
         if file is None:
             raise MalformedResponseError(
@@ -615,15 +692,32 @@ class DevsProvider(Provider):
         )
 
     async def list_files(self, conversation_id: str) -> list[RemoteFile]:
-        body = await self.http.request_json("GET", PATHS["files"].format(chat_id=conversation_id))
+        try:
+            body = await self.http.request_json("GET", PATHS["files"].format(chat_id=conversation_id))
+        except ProviderError as error:
+            if error.status not in _MISSING_ROUTE:
+                raise
+            raise self.lacks("upload", "take chat files", error) from None
         files = (self._file(raw) for raw in as_list(body, "files"))
         return [f for f in files if f is not None]
 
     # ------------------------------------------------------------------------------------- chats
 
     async def duplicate(self, conversation_id: str) -> RemoteChat:
-        body = await self.http.request_json("POST", PATHS["duplicate"].format(chat_id=conversation_id))
-        return self._required_chat(body, "the duplicate")
+        """The server's copy of the chat; `message_count` says whether it copied the messages (the
+        2024 server makes an empty chat, and may answer without `messages`: then it is asked)."""
+        path = PATHS["duplicate"].format(chat_id=conversation_id)
+        try:
+            body = await self.http.request_json(METHODS["duplicate"], path)
+        except ProviderError as error:
+            if error.status != 405:
+                raise
+            body = await self.http.request_json(METHODS["duplicate_else"], path)
+        copy = self._required_chat(body, "the duplicate")
+        if copy.message_count is None:
+            detail = await self.get_chat(copy.assistant_id, copy.id)
+            copy = copy.model_copy(update={"message_count": len(detail.messages)})
+        return copy
 
     async def reset(self, conversation_id: str) -> RemoteChat:
         method = METHODS["reset"]

@@ -2,7 +2,8 @@
 our User-Agent, the token added per request, HTTPS enforced off loopback, same-host redirects only,
 the server's proxy and TLS settings (never the environment's proxy for this machine), retries
 (before any byte of an answer) and error responses and connection failures mapped to our error
-classes, each saying what failed. Every response's rate-limit headers are noted in `limits`."""
+classes, each saying what failed. Every response's rate-limit headers are noted in `limits`. The token
+goes in `Authorization`, or where the server wants it in `X-Authorization` (`auth_header_order`)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ MAX_REDIRECTS = 5
 WRITE_TIMEOUT = 60.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
+AUTH_HEADER_NAMES = {"authorization": "Authorization", "x-authorization": "X-Authorization"}
+
 ProgressCallback = Callable[[int, int], None]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -64,6 +67,16 @@ def check_url_security(server: ServerConfig) -> None:
             "would send the token unencrypted; use https:// or set allow_insecure_http = true",
             server=server.name,
         )
+
+
+def auth_header_order(server: ServerConfig) -> list[str]:
+    """The headers to try the token in, in order: the one the config names, else `Authorization`,
+    and for a Devs server (whose 2024 server reads only the legacy header) `X-Authorization` next."""
+    if server.auth_header != "auto":
+        return [server.auth_header]
+    if server.kind == "devs":
+        return ["authorization", "x-authorization"]
+    return ["authorization"]
 
 
 class ServerTransport(httpx.AsyncHTTPTransport):
@@ -114,6 +127,12 @@ class HttpClient:
         self._sleep = sleep
         self._token: str | None = None
         self._token_resolved = False
+        self._auth_order = auth_header_order(server)
+        self.auth_header = self._auth_order[0]
+        """The header the token goes in: the first of the order until the server refuses it and
+        takes the next (then that one, for the rest of the session)."""
+        self._auth_settled = len(self._auth_order) == 1
+        self._auth_fallback_from = self.auth_header
         # The limits this server's answers and refusals report: their headers here, what the
         # providers find in bodies there.
         self.limits = LimitTracker(server.name)
@@ -147,7 +166,13 @@ class HttpClient:
         if not self._token_resolved:
             self._token = await resolve_token(self.server)
             self._token_resolved = True
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        return {AUTH_HEADER_NAMES[self.auth_header]: f"Bearer {self._token}"} if self._token else {}
+
+    def _other_auth_header(self) -> str | None:
+        """The header to try after a 401, while no answer has said which one this server reads."""
+        if self._auth_settled or not self._token:
+            return None
+        return next((name for name in self._auth_order if name != self.auth_header), None)
 
     def _error(self, response: httpx.Response, body: str) -> ProviderError:
         return error_from_response(self.name, response, body, token_hint=self.server.token_source_hint())
@@ -236,9 +261,11 @@ class HttpClient:
         self, method: str, path: str, *, stream: bool, retry_reads: bool, **kwargs: Any
     ) -> httpx.Response:
         """A 2xx response (body unread when `stream`), after retries; otherwise a ProviderError."""
-        headers = {**(kwargs.pop("headers", None) or {}), **await self._auth_headers()}
+        given = kwargs.pop("headers", None) or {}
+        headers = {**given, **await self._auth_headers()}
         content_factory = kwargs.pop("content_factory", None)
         attempt = 0
+        tried_both = False
         while True:
             if content_factory is not None:
                 kwargs["content"] = content_factory()
@@ -258,10 +285,21 @@ class HttpClient:
                 attempt += 1
                 continue
             self.limits.note_headers(response.headers, status=response.status_code)
+            if response.status_code != 401:
+                self._auth_settled = True  # the server read the token from this header
             if response.is_success:
                 return response
             body = (await response.aread()).decode("utf-8", "replace")
             await response.aclose()
+            other = self._other_auth_header() if response.status_code == 401 and not tried_both else None
+            if other is not None:
+                log.info("%s %s -> 401 with %s: trying %s", method, request.url.path, self.auth_header, other)
+                first, self.auth_header, tried_both = self.auth_header, other, True
+                headers = {**given, **await self._auth_headers()}
+                self._auth_fallback_from = first
+                continue
+            if tried_both and response.status_code == 401:
+                self.auth_header = self._auth_fallback_from  # neither header worked: start over next time
             if response.status_code == 429:
                 self.limits.note_payload(body)
             refused = self._error(response, body)

@@ -30,7 +30,7 @@ from devic_tui.branches import ConversationTree
 from devic_tui.context_use import ContextUse, context_use
 from devic_tui.errors import DevicTuiError
 from devic_tui.models import Attachment
-from devic_tui.records import Conversation, StoredMessage
+from devic_tui.records import USAGE_UNREPORTED, Conversation, StoredMessage
 from devic_tui.service import ChatService
 from devic_tui.text_safety import one_line
 from devic_tui.turn import ToolAnswerer, Turn
@@ -455,6 +455,8 @@ class ChatView(HandsUpFailures, Vertical):
         self.status.end({"complete": "done"}.get(answer.status, answer.status), answer.error or "")
         if answer.usage is not None:
             self.status.set_usage(answer.usage)
+        elif answer.metadata.get(USAGE_UNREPORTED) is True:
+            self.status.usage_unreported()
         if turn.retry_at is not None:
             self.status.count_down_to(turn.retry_at)
         self.refresh_meter()

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from devic_tui.models import Usage
-from devic_tui.records import StoredMessage
+from devic_tui.records import USAGE_UNREPORTED, StoredMessage
 from devic_tui.text_safety import one_line, visible
 from devic_tui.widgets.markdown_stream import MarkdownBody
 
@@ -44,6 +44,8 @@ class MessageData:
     status: str = "complete"
     error: str | None = None
     usage: Usage | None = None
+    usage_unreported: bool = False
+    """The server said nothing of what the answer cost."""
     attachments: list[str] = field(default_factory=list)
     branch: tuple[int, int] | None = None
     """(which, of how many) when the message has alternatives (edits, regenerated answers)."""
@@ -63,6 +65,7 @@ def message_data(
         status=message.status,
         error=message.error,
         usage=message.usage,
+        usage_unreported=message.metadata.get(USAGE_UNREPORTED) is True,
         attachments=[a.name for a in message.attachments],
     )
 
@@ -77,6 +80,8 @@ def header_content(data: MessageData) -> Content:
         parts.append((f"  {data.created_at.astimezone().strftime('%H:%M')}", "$text-muted"))
     if data.usage and data.usage.total is not None:
         parts.append((f"  {data.usage.total:,} tokens", "$text-muted"))
+    elif data.usage_unreported:
+        parts.append(("  usage not reported", "$text-muted"))
     label = STATUS_LABELS.get(data.status)
     if label:
         style = "$text-warning" if data.status != "failed" else "bold $text-error"

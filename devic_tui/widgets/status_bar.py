@@ -25,6 +25,7 @@ class StatusBar(Static):
         self._chars = 0
         self._started: float | None = None
         self._usage: Usage | None = None
+        self._usage_unreported = False
         self._timer: Timer | None = None
         self._meter: ContextUse | None = None
         self._limit: str | None = None
@@ -64,6 +65,7 @@ class StatusBar(Static):
 
     def begin(self, detail: str = "waiting for the server") -> None:
         self._state, self._detail, self._chars, self._usage = "waiting", detail, 0, None
+        self._usage_unreported = False
         self._retry_at = None
         self._started = monotonic()
         if self._timer:
@@ -87,6 +89,11 @@ class StatusBar(Static):
             self._usage = usage
             self._redraw()
 
+    def usage_unreported(self) -> None:
+        """The server answered without saying what the answer cost (so no figure is not a zero)."""
+        self._usage_unreported = True
+        self._redraw()
+
     def end(self, state: str, detail: str = "") -> None:
         self._state, self._detail = state, detail
         if self._timer:
@@ -96,6 +103,7 @@ class StatusBar(Static):
     def clear(self, text: str = "") -> None:
         """Ready, with no figures of an earlier answer (another branch is on screen, say)."""
         self._chars, self._started, self._usage = 0, None, None
+        self._usage_unreported = False
         self.end("ready", text)
 
     def say(self, text: str) -> None:
@@ -122,6 +130,8 @@ class StatusBar(Static):
             if self._usage.input_tokens is not None and self._usage.output_tokens is not None:
                 figures.append(f"in {self._usage.input_tokens:,} / out {self._usage.output_tokens:,}")
             parts.append(("  usage: " + ", ".join(figures), "$text-muted"))
+        elif self._usage_unreported:
+            parts.append(("  usage not reported", "$text-muted"))
         if self._retry_at is not None:
             left = max(0, int((self._retry_at - datetime.now(UTC)).total_seconds()))
             parts.append((f"  limit reached: resets in {left // 60}:{left % 60:02d}", "bold $text-warning"))

@@ -49,7 +49,7 @@ def is_send(api: str, request: RecordedRequest) -> bool:
     if api == "devic":
         return request.path.endswith("/messages")
     if api == "devs":
-        return request.method == "POST" and request.path.startswith("/api/v1/chats/")
+        return request.method == "POST" and request.path.split("/api/v1/")[-1].startswith("chats/")
     if api == "openai":
         return request.path.endswith("/chat/completions")
     return True
@@ -332,8 +332,12 @@ async def test_devic_version_1_chat_at_its_first_branch(
 # --------------------------------------------------------------------------------- Devs
 
 
-async def test_devs_branches(story_of: Callable[..., Story]) -> None:
-    story = story_of("devs")
+@pytest.mark.parametrize("root", ["", "/devs-2024"], ids=["events", "2024"])
+async def test_devs_branches(story_of: Callable[..., Story], emulator: EmulatorServer, root: str) -> None:
+    """The same story in both dialects (the 2024 server told the header it reads: the fallback to
+    it is tested in test_devs_dialects)."""
+    header = "x-authorization" if root else "auto"
+    story = story_of("devs", base_url=emulator.base_url + root, auth_header=header)
     told, (old, new, again), answer = await told_and_checked(story)
 
     def calls(step: str) -> list[tuple[str, str, Any]]:
@@ -346,19 +350,19 @@ async def test_devs_branches(story_of: Callable[..., Story]) -> None:
         for send in story.sends(step):
             assert set(send.body) == {"date", "prompt"}
             assert isinstance(send.body["date"], str)
-    create = ("POST", "/api/v1/ai/echo/chats", None)
-    assert calls("first") == [create, ("POST", f"/api/v1/chats/{old}", FIRST)]
-    assert calls("second") == [("POST", f"/api/v1/chats/{old}", SECOND)]
+    create = ("POST", f"{root}/api/v1/ai/echo/chats", None)
+    assert calls("first") == [create, ("POST", f"{root}/api/v1/chats/{old}", FIRST)]
+    assert calls("second") == [("POST", f"{root}/api/v1/chats/{old}", SECOND)]
     context = with_context(EDITED, ("user", FIRST), ("assistant", answer))
-    assert calls("edit") == [create, ("POST", f"/api/v1/chats/{new}", context)]
+    assert calls("edit") == [create, ("POST", f"{root}/api/v1/chats/{new}", context)]
     assert told.edit.answer.content == echo_answer(context, turn=1)
-    assert calls("branch") == [("POST", f"/api/v1/chats/{new}", ON_BRANCH)]
-    assert calls("old") == [("POST", f"/api/v1/chats/{old}", ON_OLD)]
-    assert calls("old after restart") == [("POST", f"/api/v1/chats/{old}", OLD_AFTER_RESTART)]
-    assert calls("new after restart") == [("POST", f"/api/v1/chats/{new}", NEW_AFTER_RESTART)]
+    assert calls("branch") == [("POST", f"{root}/api/v1/chats/{new}", ON_BRANCH)]
+    assert calls("old") == [("POST", f"{root}/api/v1/chats/{old}", ON_OLD)]
+    assert calls("old after restart") == [("POST", f"{root}/api/v1/chats/{old}", OLD_AFTER_RESTART)]
+    assert calls("new after restart") == [("POST", f"{root}/api/v1/chats/{new}", NEW_AFTER_RESTART)]
     regenerated = with_context(SECOND, ("user", FIRST), ("assistant", answer))
-    assert calls("regenerate") == [create, ("POST", f"/api/v1/chats/{again}", regenerated)]
-    assert calls("after regenerate") == [("POST", f"/api/v1/chats/{again}", AFTER_AGAIN)]
+    assert calls("regenerate") == [create, ("POST", f"{root}/api/v1/chats/{again}", regenerated)]
+    assert calls("after regenerate") == [("POST", f"{root}/api/v1/chats/{again}", AFTER_AGAIN)]
 
 
 async def test_devs_upload_in_a_new_branch_uses_the_chat_the_upload_made(

@@ -254,7 +254,7 @@ async def test_the_devs_usage_endpoint_gives_the_organisations_token_limit(
         emulator.state.api_state("devs", DevsState).api_token_limit = int(used) + 3
         await service.refresh_limits("emu-devs")
         assert service.limit_warning("emu-devs") == f"limit 3/{int(used) + 3} API tokens (organisation)"
-        usage_asked = [r for r in emulator.state.requests_for("devs") if r.path.endswith("/usage")]
+        usage_asked = [r for r in emulator.state.requests_for("devs") if r.path.endswith("/usage/ai")]
         assert len(usage_asked) == 2
     finally:
         await service.aclose()
