@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="run the API emulator in the foreground")
     emulator.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)")
     emulator.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks")
+    emulator.add_argument(
+        "--devs-dialect",
+        choices=["events", "2024"],
+        default="events",
+        help="how the Devs API under /api/v1 speaks: the seed's SSE events, or the 2024 server's "
+        "X-Authorization and text/plain answers (always served under /devs-2024)",
+    )
 
     completion = commands.add_parser("completion", help="print a shell completion script")
     completion.add_argument("shell", choices=SHELLS)
@@ -163,13 +170,15 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     from devic_tui.emulator import EmulatorOptions, EmulatorServer
 
     try:
-        server = EmulatorServer(EmulatorOptions(chunk_delay=args.chunk_delay), port=args.port)
+        options = EmulatorOptions(chunk_delay=args.chunk_delay, devs_dialect=args.devs_dialect)
+        server = EmulatorServer(options, port=args.port)
     except OSError as problem:
         raise CliError(f"cannot listen on 127.0.0.1:{args.port}: {problem.strerror}", EXIT_USAGE) from None
     url = server.base_url
     print(f"devic-tui emulator listening on {url}  (any bearer token but 'bad-token'; Ctrl+C stops)")
     print(f"  devic:  curl -H 'Authorization: Bearer t' {url}/api/v1/assistants")
     print(f"  devs:   curl -H 'Authorization: Bearer t' {url}/api/v1/me/ai")
+    print(f"  devs (2024): curl -H 'X-Authorization: Bearer t' {url}/devs-2024/api/v1/me/ai")
     print(f"  agent:  curl -H 'Authorization: Bearer t' -d '{{\"message\":\"hi\"}}' {url}/v1/api/chat/echo")
     print(f"  openai: curl -H 'Authorization: Bearer t' {url}/v1/models", flush=True)
     try:

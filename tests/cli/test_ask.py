@@ -17,9 +17,11 @@ import tomli_w
 
 from devic_tui import locations
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.emulator.scripts import echo_answer
 from devic_tui.records import Conversation
 from devic_tui.store.transcripts import TranscriptStore
 from tests.cli.conftest import Result, agent_server, cli_env
+from tests.conftest import TEST_TOKEN
 
 
 @pytest.fixture
@@ -323,3 +325,24 @@ def test_a_reader_that_leaves_early_stops_the_answer_quietly(
     assert b"Exception ignored" not in err
     [conversation] = history()
     assert conversation.messages[-1].status == "stopped"
+
+
+@pytest.mark.parametrize("root", ["", "/devs-2024"], ids=["events", "2024"])
+def test_ask_and_continue_on_a_devs_server_in_either_dialect(
+    write_config: Callable[..., Path],
+    cli: Callable[..., Result],
+    emulator: EmulatorServer,
+    root: str,
+) -> None:
+    """A new user's first `ask` against a Devs server, whichever dialect it speaks (the 2024 server
+    refuses `Authorization` with 401: the token goes in `X-Authorization`), then `--continue`."""
+    server = {"name": "devs", "kind": "devs", "base_url": emulator.base_url + root, "token": TEST_TOKEN}
+    config = write_config([server])
+    first = json.loads(cli("--config", config, "ask", "--json", "-a", "echo", "one").out)
+    assert first["status"] == "complete", first["error"]
+    assert first["answer"] == echo_answer("one", turn=1)
+    assert (first["usage"] is None) == (root != "")  # the 2024 server reports none
+    second = json.loads(cli("--config", config, "ask", "--json", "--continue", "-a", "echo", "two").out)
+    assert second["conversation_id"] == first["conversation_id"]
+    assert second["remote_id"] == first["remote_id"]
+    assert "message 2 of this chat" in second["answer"]

@@ -343,3 +343,18 @@ async def test_tool_outputs_to_a_server_without_the_route_fail_once_and_turn_too
     assert isinstance(end.error, UnsupportedError)
     assert "cannot take tool answers" in str(end.error)
     assert provider.capabilities.tool_calls is False
+
+
+async def test_the_emulator_setting_makes_its_main_devs_api_speak_2024(
+    server_config: Callable[..., ServerConfig], emulator: EmulatorServer
+) -> None:
+    emulator.state.options.devs_dialect = "2024"
+    provider = create_provider(server_config("devs"), sleep=_no_sleep)
+    try:
+        events = await collect(provider.send(SendRequest(assistant_id="echo", text="plain please")))
+    finally:
+        await provider.aclose()
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.metadata == {USAGE_UNREPORTED: True}
+    assert [r.auth_header for r in recorded(emulator)][:2] == ["authorization", "x-authorization"]
