@@ -109,8 +109,13 @@ def _missing_in_2024(request: Request) -> None:
         raise ApiError(404, f"Cannot {request.method} {request.url.path}")
 
 
-def _devs(state: EmulatorState) -> DevsState:
-    found: DevsState = state.api_state(API, DevsState)
+LEGACY_STATE = "devs-2024"
+"""The state of the server under `/devs-2024`: a server of its own, whose chats the other does not see."""
+
+
+def _devs(request: Request) -> DevsState:
+    key = LEGACY_STATE if request.url.path.startswith(LEGACY_ROOT) else API
+    found: DevsState = state_of(request).api_state(key, DevsState)
     return found
 
 
@@ -172,15 +177,14 @@ def _message(state: EmulatorState, role: str, content: Any, **extra: Any) -> dic
 def _chat_of(request: Request) -> tuple[EmulatorState, DevsChat]:
     state = state_of(request)
     chat_id = request.path_params["chat_id"]
-    chat = _devs(state).chats.get(chat_id)
+    chat = _devs(request).chats.get(chat_id)
     if chat is None:
         raise ApiError(404, f"chat '{chat_id}' not found")
     return state, chat
 
 
-def _count_tokens(state: EmulatorState, ai_id: str, prompt: str, answer: str) -> dict[str, int]:
+def _count_tokens(devs: DevsState, ai_id: str, prompt: str, answer: str) -> dict[str, int]:
     usage = {"inputTokens": len(prompt.split()), "outputTokens": len(answer.split())}
-    devs = _devs(state)
     before = devs.tokens.get(ai_id, (0, 0))
     devs.tokens[ai_id] = (before[0] + usage["inputTokens"], before[1] + usage["outputTokens"])
     return usage
@@ -250,7 +254,7 @@ async def ai_chats(request: Request) -> Response:
     state = state_of(request)
     ai_id = request.path_params["ai_id"]
     apply_faults(state, API, ai_id, on_send=False)
-    devs = _devs(state)
+    devs = _devs(request)
     flat = is_2024(request)
     if request.method == "GET":
         chats = [c for c in devs.chats.values() if c.ai_id == ai_id]
@@ -268,7 +272,7 @@ async def my_chats(request: Request) -> Response:
     """Every chat of the user, newest first (the 2024 server's route; the seed has none)."""
     if not is_2024(request):
         raise ApiError(404, f"Cannot GET {request.url.path}")
-    chats = sorted(_devs(state_of(request)).chats.values(), key=lambda c: c.updated_at, reverse=True)
+    chats = sorted(_devs(request).chats.values(), key=lambda c: c.updated_at, reverse=True)
     return JSONResponse({"data": [_chat_json(c, flat=True) for c in chats]})
 
 
@@ -281,7 +285,7 @@ async def chat(request: Request) -> Response:
     if request.method == "GET":
         return JSONResponse(_chat_json(found, messages=True, flat=is_2024(request)))
     if request.method == "DELETE":
-        del _devs(state).chats[found.id]
+        del _devs(request).chats[found.id]
         return Response(status_code=204)
     return await _send(request, state, found)
 
@@ -332,7 +336,7 @@ async def _send(request: Request, state: EmulatorState, found: DevsChat) -> Resp
     answer = answer_for(found.ai_id, text, names, turn=turn)
     reply = _message(state, "system" if legacy else "assistant", answer)
     found.messages.append(reply)
-    usage = _count_tokens(state, found.ai_id, text, answer)
+    usage = _count_tokens(_devs(request), found.ai_id, text, answer)
     if legacy:
         return StreamingResponse(_text_stream(state, found.ai_id, answer), media_type="text/plain")
     return _stream(_answer_stream(state, found.ai_id, reply["id"], answer, usage))
@@ -414,7 +418,7 @@ async def tool_outputs(request: Request) -> Response:
     reply = _message(state, "assistant", answer)
     found.messages.append(reply)
     found.updated_at = _now()
-    usage = _count_tokens(state, found.ai_id, " ".join(o["output"] for o in outputs), answer)
+    usage = _count_tokens(_devs(request), found.ai_id, " ".join(o["output"] for o in outputs), answer)
     return _stream(_answer_stream(state, found.ai_id, reply["id"], answer, usage))
 
 
@@ -435,7 +439,7 @@ async def duplicate(request: Request) -> Response:
         files=[] if legacy else [dict(f) for f in found.files],
         tool_asked=found.tool_asked and not legacy,
     )
-    _devs(state).chats[copy.id] = copy
+    _devs(request).chats[copy.id] = copy
     if legacy:  # the 2024 server answers the new, empty chat, without its messages
         return JSONResponse(_chat_json(copy, flat=True), status_code=201)
     return JSONResponse(_chat_json(copy, messages=True), status_code=201)
@@ -445,7 +449,7 @@ async def duplicate(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     state, found = _chat_of(request)
     if is_2024(request):  # the 2024 server answers a new chat, under a new id
-        devs = _devs(state)
+        devs = _devs(request)
         del devs.chats[found.id]
         stamp = _now()
         fresh = DevsChat(id=state.new_id("chat"), ai_id=found.ai_id, created_at=stamp, updated_at=stamp)
@@ -493,7 +497,7 @@ async def files(request: Request) -> Response:
 
 @endpoint(API, render_error, authenticate)
 async def usage(request: Request) -> Response:
-    devs = _devs(state_of(request))
+    devs = _devs(request)
     tokens = devs.tokens
     used = sum(i + o for i, o in tokens.values())
     data: dict[str, Any] = (
@@ -551,8 +555,8 @@ async def completions(request: Request) -> Response:
     record = DevsChat(id=state.new_id("chat"), ai_id=ai_id, created_at=stamp, updated_at=stamp)
     answer = answer_for(ai_id, prompt, turn=turn)
     record.messages += [_message(state, "user", prompt), _message(state, "assistant", answer)]
-    _devs(state).chats[record.id] = record
-    usage = _count_tokens(state, ai_id, prompt, answer)
+    _devs(request).chats[record.id] = record
+    usage = _count_tokens(_devs(request), ai_id, prompt, answer)
     completion_id = state.new_id("chatcmpl")
     if not body.get("stream"):
         if ai_id == "junk":

@@ -196,7 +196,7 @@ async def test_replies_stored_as_system_are_the_assistants_and_are_imported(
     events = await collect(provider.send(SendRequest(assistant_id="echo", text="remember me")))
     chat_id = events[-1].conversation_id  # type: ignore[union-attr]
     assert chat_id
-    stored = emulator.state.apis["devs"].chats[chat_id].messages
+    stored = emulator.state.apis["devs-2024" if dialect == "2024" else "devs"].chats[chat_id].messages
     assert [m["role"] for m in stored] == ["user", "system" if dialect == "2024" else "assistant"]
     detail = await provider.get_chat("echo", chat_id)
     assert [m.role for m in detail.messages] == ["user", "assistant"]
