@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from devic_tui.emulator import devs_knowledge
 from devic_tui.emulator.common import (
     ApiError,
     EmulatorState,
@@ -93,6 +94,11 @@ def _ai_json(name: str) -> dict[str, Any]:
         "messageCount": 0,
         "rating": 0,
         "ratingCount": 0,
+        "introduction": f"Hello, I am {name}: {ASSISTANTS[name].lower()}. Ask me anything.",
+        "visibility": "ORGANIZATION",
+        "modelId": "emulator-model",
+        "instructions": f"You are {name}. {ASSISTANTS[name]}.",
+        "options": {"temperature": [0.7], "topP": [1], "maxTokens": [2048]},
     }
 
 
@@ -202,6 +208,9 @@ async def list_ais(request: Request) -> Response:
 @endpoint(API, render_error)
 async def get_ai(request: Request) -> Response:
     ai_id = request.path_params["ai_id"]
+    stored = devs_knowledge.stored_ai(state_of(request), ai_id)
+    if stored is not None:
+        return JSONResponse(stored)
     apply_faults(state_of(request), API, ai_id, on_send=False)
     return JSONResponse(_ai_json(ai_id))
 
@@ -551,4 +560,5 @@ def routes() -> list[BaseRoute]:
         Route(chats + "/reset", reset, methods=["PUT", "POST"]),
         Route(chats + "/tool-outputs", tool_outputs, methods=["POST"]),
         Route(chats + "/files", files, methods=["GET", "POST"]),
+        *devs_knowledge.routes(),
     ]
