@@ -94,7 +94,7 @@ def _ai_json(name: str) -> dict[str, Any]:
         "messageCount": 0,
         "rating": 0,
         "ratingCount": 0,
-        "introduction": f"Hello, I am {name}: {ASSISTANTS[name].lower()}. Ask me anything.",
+        "introduction": f"Hello, I am {name}. {ASSISTANTS[name]}. Ask me anything.",
         "visibility": "ORGANIZATION",
         "modelId": "emulator-model",
         "instructions": f"You are {name}. {ASSISTANTS[name]}.",
