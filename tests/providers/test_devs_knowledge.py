@@ -66,7 +66,7 @@ async def test_devs_details_come_from_the_ai_endpoint(
     details = await devs(make_provider).assistant_details("echo")
     assert details.id == "echo"
     assert details.introduction
-    assert details.introduction.startswith("Hello, I am echo")
+    assert details.introduction.startswith("Hello, I am echo.")
     assert details.visibility == "ORGANIZATION"
     assert details.model == "emulator-model"
     assert details.options["temperature"] == [0.7]
