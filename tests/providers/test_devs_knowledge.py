@@ -81,8 +81,9 @@ async def test_devs_details_of_an_unknown_ai_say_not_found(make_provider: MakePr
 
 async def test_devic_details_come_from_its_listing(make_provider: MakeProvider) -> None:
     details = await make_provider("devic").assistant_details("echo")
-    assert details.name
-    assert details.description
+    assert (details.model, details.provider) == ("emulator-1", "emulator")
+    assert details.description == "Echoes what you send, files included"
+    assert "model" not in details.extra
     with pytest.raises(NotFoundError):
         await make_provider("devic").assistant_details("nobody")
 
