@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from devic_tui import locations
-from devic_tui.commands import archive, ask, assistants, chats, history, trash, usage
+from devic_tui.commands import archive, ask, assistants, chats, history, knowledge, trash, usage
 from devic_tui.commands.about import SHELLS, VersionAction, complete_if_asked, completion_script
 from devic_tui.commands.output import (
     EXIT_INTERRUPTED,
@@ -52,6 +52,8 @@ commands (exit codes in brackets):
   archive ID, unarchive ID    hide a chat from the lists (kept), bring it back  [0 2]
   usage [--since DATE] [-s SERVER]   tokens (and cost) per day and assistant, totals  [0 2]
   assistants [-s SERVER]      list what each server offers  [0 1 2 3]
+  assistants show -s SERVER ID   one assistant's details  [0 1 2 3]
+  knowledge list|add|refresh|remove -s SERVER -a AI   an assistant's knowledge (Devs)  [0 1 2 3]
   config init|path|check      write a starter config, print its path, or test every server  [0 1 2 3]
   locate [NAME]               print where the config, data, transcripts, themes and log live  [0]
   emulator [--port N]         run the API emulator on a loopback port  [0 2 130]
@@ -93,6 +95,7 @@ HANDLERS: dict[str, str] = {
     "archive": "archive:archive",
     "unarchive": "archive:unarchive",
     "usage": "usage:run",
+    "knowledge": "knowledge:run",
 }
 
 
@@ -120,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_parsers(commands)
     usage.add_parser(commands)
     assistants.add_parser(commands)
+    knowledge.add_parser(commands)
 
     config = commands.add_parser("config", help="write, find or check the config file")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from devic_tui.config import AnswerDefaults, AssistantConfig, ServerConfig, Settings
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.emulator.devs import LEGACY_ROOT as DEVS_2024_ROOT
+from devic_tui.emulator.devs_dialect import LEGACY_ROOT as DEVS_2024_ROOT
 from devic_tui.emulator.scripts import ASSISTANTS, DEMO_ASSISTANTS
 
 DEMO_TOKEN = "demo-token"

@@ -19,12 +19,19 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from devic_tui import locations
+from devic_tui import knowledge, locations
 from devic_tui.attachments import INLINE_MAX_BYTES, check_file, read_for_inline
 from devic_tui.branches import BranchPlan, ConversationTree, branch_plan, show
 from devic_tui.config import ConfigError, ServerConfig, Settings
 from devic_tui.context_meter import ContextWindow
 from devic_tui.files import write_private
+from devic_tui.knowledge_models import (
+    AssistantDetails,
+    AssistantDraft,
+    DataSource,
+    KnowledgeFile,
+    RefreshPeriod,
+)
 from devic_tui.models import AssistantInfo, Attachment, ChatSettings, RemoteChat
 from devic_tui.providers.base import Provider, UnsupportedError, configured_assistants
 from devic_tui.providers.errors import (
@@ -51,6 +58,7 @@ from devic_tui.turn import ToolAnswerer, Turn
 from devic_tui.usage_ledger import UsageLedger, build_ledger, fetch_from
 
 if TYPE_CHECKING:
+    from devic_tui.knowledge import IndexingUpdate
     from devic_tui.providers.http import ProgressCallback
     from devic_tui.providers.remote_limits import RemoteLimit
     from devic_tui.records import SearchHit
@@ -647,3 +655,57 @@ class ChatService:
             self._told_read_only = True
             notices.insert(0, reason)
         return notices
+
+    # ---------------------------------------- an assistant's details and knowledge (knowledge.py)
+
+    async def assistant_details(self, server: str, assistant_id: str) -> AssistantDetails:
+        return await self.provider(server).assistant_details(assistant_id)
+
+    async def data_sources(self, server: str, ai_id: str) -> list[DataSource]:
+        return await self.provider(server).data_sources(ai_id)
+
+    async def check_knowledge_file(self, server: str, path: Path) -> KnowledgeFile:
+        """The file described, or FileRejectedError (too large, a type the server does not index)
+        before anything is read or sent."""
+        return await knowledge.check_file(self.provider(server), path)
+
+    async def add_knowledge_file(
+        self, server: str, ai_id: str, path: Path, on_progress: ProgressCallback | None = None
+    ) -> str:
+        """Check and upload a file as the AI's knowledge; returns the new data source's id."""
+        return await knowledge.add_file(self.provider(server), ai_id, path, on_progress)
+
+    async def add_knowledge_urls(
+        self, server: str, ai_id: str, urls: list[str], refresh_period: RefreshPeriod = "NEVER"
+    ) -> list[str]:
+        return await self.provider(server).add_url_sources(ai_id, urls, refresh_period)
+
+    async def add_knowledge_json(self, server: str, ai_id: str, name: str, data: dict[str, Any]) -> str:
+        return await self.provider(server).add_json_source(ai_id, name, data)
+
+    async def refresh_knowledge(self, server: str, source_id: str) -> None:
+        await self.provider(server).refresh_source(source_id)
+
+    async def remove_knowledge(self, server: str, source_id: str) -> None:
+        await self.provider(server).remove_source(source_id)
+
+    async def wait_for_indexing(
+        self,
+        server: str,
+        ai_id: str,
+        source_ids: list[str],
+        on_update: IndexingUpdate | None = None,
+        *,
+        interval: float = knowledge.POLL_SECONDS,
+    ) -> list[DataSource]:
+        """Poll until none of the sources is still indexing; returns them as last read."""
+        return await knowledge.wait_for_indexing(
+            self.provider(server), ai_id, source_ids, on_update, interval=interval
+        )
+
+    async def create_assistant(self, server: str, draft: AssistantDraft) -> AssistantDetails:
+        return await self.provider(server).create_assistant(draft)
+
+    async def update_assistant(self, server: str, ai_id: str, draft: AssistantDraft) -> AssistantDetails:
+        """Send the whole draft as the AI's new definition (start it from `assistant_details`)."""
+        return await self.provider(server).update_assistant(ai_id, draft)

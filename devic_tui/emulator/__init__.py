@@ -23,6 +23,11 @@ Names and what they do, the same in every API:
   window starts again (`quotas`).
 
 Any bearer token works except the literal `bad-token` (401); a request without a token gets 401.
+The Devs API also refuses creating or editing AIs with the token `readonly-token` (403).
+
+Devs knowledge (`devs_knowledge`): data sources index over `EmulatorOptions.index_seconds`
+(INITIALIZED, INDEXING with a rising percentage, COMPLETED); a file whose name holds `broken` ends
+FAILED; the `hostile` AI starts with a data source whose name holds escape codes.
 
 `EmulatorOptions` sets the pacing, and a few behaviours of a whole API rather than of one name: an
 assistant listing that answers 404 (`unlisting_apis`), the length of the `long` answer

@@ -19,6 +19,8 @@ from devic_tui.emulator.scripts import ASSISTANTS
 BAD_TOKEN = "bad-token"
 AUTH_HEADERS = ("authorization", "x-authorization")
 """The headers a token may come in (Devs also takes the legacy `X-Authorization`); never recorded."""
+READONLY_TOKEN = "readonly-token"
+"""A token the Devs API accepts but refuses (403) creating and editing AIs with."""
 
 
 @dataclass
@@ -42,6 +44,9 @@ class EmulatorOptions:
     openai_rate_limit: int = 1000
     """OpenAI-compatible API: requests allowed per model per minute, reported in
     x-ratelimit-*-requests headers (the `limited` assistant has its own, see `quotas`)."""
+    index_seconds: float = 4.0
+    """Devs knowledge: seconds a new (or refreshed) data source takes to index, its percentage
+    rising meanwhile (long enough to watch in the demo; tests make it short)."""
     listed: tuple[str, ...] | None = None
     """The assistants the listing calls show (all when None); the others still answer by name."""
     unlisting_apis: tuple[str, ...] = ()

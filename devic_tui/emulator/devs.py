@@ -20,26 +20,25 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from devic_tui.emulator import devs_knowledge
 from devic_tui.emulator.common import (
     ApiError,
     EmulatorState,
     answer_delay,
     apply_faults,
-    bearer_token,
     check_listing,
     endpoint,
     read_json,
     state_of,
 )
+from devic_tui.emulator.devs_dialect import LEGACY_ROOT, authenticate, is_2024, render_error
 from devic_tui.emulator.scripts import ASSISTANTS, answer_for, chunked
 
 API = "devs"
 PREFIX = "/api/v1"
-LEGACY_ROOT = "/devs-2024"
-"""Where the 2024 dialect is always served (`{base}/devs-2024/api/v1/…`), whatever `devs_dialect` says."""
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 USER_ID = "user_emulator"
 TOOLS_AI = "tools"
@@ -78,31 +77,6 @@ class DevsState:
     """The organisation's API tokens (its usage answer's `apiUsageTokenLimit`); a test lowers it."""
 
 
-def render_error(error: ApiError) -> Response:
-    if error.plain:
-        return PlainTextResponse(error.message, status_code=error.status)
-    return JSONResponse({"message": error.message, "error": error.code}, status_code=error.status)
-
-
-def is_2024(request: Request) -> bool:
-    """Whether this request is served in the April 2024 server's dialect."""
-    return request.url.path.startswith(LEGACY_ROOT) or state_of(request).options.devs_dialect == "2024"
-
-
-def authenticate(request: Request) -> str:
-    """The seed's dialect takes `Authorization` or the legacy `X-Authorization`; the 2024 server
-    reads only `X-Authorization` and refuses a request that carries `Authorization` at all."""
-    if not is_2024(request):
-        if "authorization" in request.headers or "x-authorization" not in request.headers:
-            return bearer_token(request)
-    elif "authorization" in request.headers:
-        raise ApiError(401, "Unauthorized", plain=True)
-    scheme, _, token = request.headers.get("x-authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "Unauthorized", plain=True)
-    return token.strip()
-
-
 def _missing_in_2024(request: Request) -> None:
     """The 404 of a route the 2024 server does not have."""
     if is_2024(request):
@@ -134,6 +108,11 @@ def _ai_json(name: str) -> dict[str, Any]:
         "messageCount": 0,
         "rating": 0,
         "ratingCount": 0,
+        "introduction": f"Hello, I am {name}. {ASSISTANTS[name]}. Ask me anything.",
+        "visibility": "ORGANIZATION",
+        "modelId": "emulator-model",
+        "instructions": f"You are {name}. {ASSISTANTS[name]}.",
+        "options": {"temperature": [0.7], "topP": [1], "maxTokens": [2048]},
     }
 
 
@@ -245,6 +224,9 @@ async def list_ais(request: Request) -> Response:
 @endpoint(API, render_error, authenticate)
 async def get_ai(request: Request) -> Response:
     ai_id = request.path_params["ai_id"]
+    stored = devs_knowledge.stored_ai(state_of(request), ai_id)
+    if stored is not None:
+        return JSONResponse(stored)
     apply_faults(state_of(request), API, ai_id, on_send=False)
     return JSONResponse(_ai_json(ai_id))
 
@@ -639,5 +621,6 @@ def routes() -> list[BaseRoute]:
             Route(chats + "/reset", reset, methods=["PUT", "POST"]),
             Route(chats + "/tool-outputs", tool_outputs, methods=["POST"]),
             Route(chats + "/files", files, methods=["GET", "POST"]),
+            *devs_knowledge.routes(root),
         ]
     return found

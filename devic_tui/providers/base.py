@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from devic_tui.config import ServerConfig
+from devic_tui.knowledge_models import AssistantDetails, AssistantDraft, DataSource, RefreshPeriod
 from devic_tui.models import (
     AssistantInfo,
     Attachment,
@@ -19,7 +20,7 @@ from devic_tui.models import (
     RemoteChatDetail,
     RemoteFile,
 )
-from devic_tui.providers.errors import ProviderError
+from devic_tui.providers.errors import NotFoundError, ProviderError
 from devic_tui.providers.events import SendEvent, StreamError
 
 if TYPE_CHECKING:  # httpx loads with the first provider, not at start-up
@@ -52,6 +53,12 @@ class Capabilities(BaseModel):
     usage: bool = False
     answer_settings: frozenset[str] = frozenset()
     """The chat settings (`ChatSettings` field names) the API takes; the others are not sent."""
+    details: bool = True
+    """An assistant can be described (every API can, at least from its listing)."""
+    knowledge: bool = False
+    """An assistant's data sources can be listed, added, refreshed and removed."""
+    manage_assistants: bool = False
+    """Assistants can be created and edited."""
 
 
 class SendRequest(BaseModel):
@@ -213,8 +220,69 @@ class Provider(ABC):
         fail a chat."""
         return None
 
+    # ------------------------------------------------------------------ details and knowledge
+
+    async def assistant_details(self, assistant_id: str) -> AssistantDetails:
+        """What the server says of one assistant; by default its entry in the listing."""
+        for info in await self.list_assistants():
+            if info.id == assistant_id:
+                return details_from_listing(info)
+        raise NotFoundError(f"server '{self.name}' lists no assistant '{assistant_id}'", server=self.name)
+
+    def check_knowledge_file(self, name: str, size: int, mime_type: str) -> str:
+        """Raise FileRejectedError when the server would not index such a file; else return the
+        MIME type to upload it as."""
+        raise self._unsupported("take knowledge files")
+
+    async def data_sources(self, ai_id: str) -> list[DataSource]:
+        raise self._unsupported("list an assistant's knowledge")
+
+    async def add_file_source(
+        self,
+        ai_id: str,
+        name: str,
+        content: bytes,
+        mime_type: str,
+        on_progress: ProgressCallback | None = None,
+    ) -> str:
+        """Upload a file as knowledge; returns the new data source's id."""
+        raise self._unsupported("add knowledge files")
+
+    async def add_url_sources(self, ai_id: str, urls: list[str], refresh_period: RefreshPeriod) -> list[str]:
+        """Add web pages as knowledge; returns the new data sources' ids."""
+        raise self._unsupported("add web pages as knowledge")
+
+    async def add_json_source(self, ai_id: str, name: str, data: dict[str, Any]) -> str:
+        raise self._unsupported("add JSON data as knowledge")
+
+    async def refresh_source(self, source_id: str) -> None:
+        raise self._unsupported("refresh knowledge")
+
+    async def remove_source(self, source_id: str) -> None:
+        raise self._unsupported("remove knowledge")
+
+    async def create_assistant(self, draft: AssistantDraft) -> AssistantDetails:
+        raise self._unsupported("create assistants")
+
+    async def update_assistant(self, ai_id: str, draft: AssistantDraft) -> AssistantDetails:
+        raise self._unsupported("edit assistants")
+
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+_LISTING_MODEL_KEYS = ("model", "modelId", "model_id")
+_LISTING_PROVIDER_KEYS = ("provider", "owned_by", "vendor")
+
+
+def details_from_listing(info: AssistantInfo) -> AssistantDetails:
+    """An assistant's details from what its listing entry carries (model and vendor in `extra`)."""
+    extra = dict(info.extra)
+    model = next((str(extra.pop(k)) for k in _LISTING_MODEL_KEYS if isinstance(extra.get(k), str)), None)
+    vendor = next((str(extra.pop(k)) for k in _LISTING_PROVIDER_KEYS if isinstance(extra.get(k), str)), None)
+    return AssistantDetails(
+        id=info.id, name=info.name, description=info.description, model=model, provider=vendor, extra=extra
+    )
 
 
 async def guarded(events: AsyncIterator[SendEvent]) -> AsyncIterator[SendEvent]:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from devic_tui.config import ServerConfig
+from devic_tui.knowledge_models import AssistantDetails, AssistantDraft, DataSource, RefreshPeriod
 from devic_tui.models import (
     AssistantInfo,
     Attachment,
@@ -37,6 +38,7 @@ from devic_tui.providers.base import (
     UploadResult,
 )
 from devic_tui.providers.context import text_with_context
+from devic_tui.providers.devs_knowledge import DevsKnowledgeApi, check_knowledge_file
 from devic_tui.providers.errors import (
     FileRejectedError,
     MalformedResponseError,
@@ -748,3 +750,48 @@ class DevsProvider(Provider):
         except ProviderError as error:
             self._usage_route_missing = error.status in (404, 405)
             log.info("server %s: no usage limits: %s", self.name, error)
+
+    # ------------------------------------------------------- details and knowledge (devs_knowledge)
+
+    capabilities = capabilities.model_copy(update={"knowledge": True, "manage_assistants": True})
+
+    @property
+    def _knowledge(self) -> DevsKnowledgeApi:
+        return DevsKnowledgeApi(self.name, self.http)
+
+    async def assistant_details(self, assistant_id: str) -> AssistantDetails:
+        return await self._knowledge.details(assistant_id)
+
+    def check_knowledge_file(self, name: str, size: int, mime_type: str) -> str:
+        return check_knowledge_file(self.name, name, size, mime_type)
+
+    async def data_sources(self, ai_id: str) -> list[DataSource]:
+        return await self._knowledge.data_sources(ai_id)
+
+    async def add_file_source(
+        self,
+        ai_id: str,
+        name: str,
+        content: bytes,
+        mime_type: str,
+        on_progress: ProgressCallback | None = None,
+    ) -> str:
+        return await self._knowledge.add_file(ai_id, name, content, mime_type, on_progress)
+
+    async def add_url_sources(self, ai_id: str, urls: list[str], refresh_period: RefreshPeriod) -> list[str]:
+        return await self._knowledge.add_urls(ai_id, urls, refresh_period)
+
+    async def add_json_source(self, ai_id: str, name: str, data: dict[str, Any]) -> str:
+        return await self._knowledge.add_json(ai_id, name, data)
+
+    async def refresh_source(self, source_id: str) -> None:
+        await self._knowledge.refresh(source_id)
+
+    async def remove_source(self, source_id: str) -> None:
+        await self._knowledge.remove(source_id)
+
+    async def create_assistant(self, draft: AssistantDraft) -> AssistantDetails:
+        return await self._knowledge.create(draft)
+
+    async def update_assistant(self, ai_id: str, draft: AssistantDraft) -> AssistantDetails:
+        return await self._knowledge.update(ai_id, draft)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from devic_tui.config import ServerConfig
+from devic_tui.knowledge_models import AssistantDetails
 from devic_tui.models import AssistantInfo, Usage
 from devic_tui.providers.base import Capabilities, Provider, SendRequest, guarded
 from devic_tui.providers.errors import (
@@ -29,7 +30,7 @@ from devic_tui.providers.events import Done, Notice, SendEvent, TextDelta, Usage
 from devic_tui.providers.http import HttpClient
 from devic_tui.providers.limits import capped_text, stream_too_long
 from devic_tui.providers.model_windows import ModelWindows
-from devic_tui.providers.parsing import as_list, first_str
+from devic_tui.providers.parsing import as_list, first_str, parse_time
 from devic_tui.providers.remote_limits import LimitTracker
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
@@ -346,3 +347,31 @@ class OpenAIProvider(Provider):
                 )
             )
         return configured + listed
+
+    async def assistant_details(self, assistant_id: str) -> AssistantDetails:
+        """The model's `/models` entry: its id is the model, `owned_by` its vendor, with the context
+        window where the server states one; a configured model the server does not list is
+        described from the config."""
+        try:
+            self._windows.remember(await self.http.request_json("GET", PATHS["models"]))
+        except (ConnectionFailedError, ProviderTimeoutError):
+            raise
+        except ProviderError:
+            if not any(a.id == assistant_id for a in self.configured_assistants()):
+                raise
+        entry = self._windows.entries.get(assistant_id)
+        if entry is None:
+            details = await super().assistant_details(assistant_id)  # the config's, or NotFoundError
+            return details.model_copy(update={"model": assistant_id})
+        configured = {a.id: a for a in self.configured_assistants()}.get(assistant_id)
+        known = ("id", "name", "description", "owned_by", "created")
+        return AssistantDetails(
+            id=assistant_id,
+            name=configured.name if configured else first_str(entry, ("name",)) or assistant_id,
+            description=first_str(entry, ("description",)) or (configured.description if configured else ""),
+            model=assistant_id,
+            provider=first_str(entry, ("owned_by",)),
+            context_window=await self._windows.window(assistant_id),
+            created_at=parse_time(entry.get("created")),
+            extra={k: v for k, v in entry.items() if k not in known},
+        )
