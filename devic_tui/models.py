@@ -22,6 +22,8 @@ class AssistantInfo(Frozen):
     id: str
     name: str
     description: str = ""
+    introduction: str = ""
+    """The greeting the assistant opens a new chat with, where the API has one (a Devs AI's)."""
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -326,11 +326,12 @@ class DevsProvider(Provider):
         ai_id = first_str(raw, ("id", "aiId"))
         if not ai_id:
             return None
-        extra = {k: v for k, v in raw.items() if k not in ("id", "name", "description")}
+        extra = {k: v for k, v in raw.items() if k not in ("id", "name", "description", "introduction")}
         return AssistantInfo(
             id=ai_id,
             name=first_str(raw, ("name",)) or ai_id,
             description=first_str(raw, ("description",)) or "",
+            introduction=first_str(raw, ("introduction",)) or "",
             extra=extra,
         )
 

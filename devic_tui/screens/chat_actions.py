@@ -24,6 +24,7 @@ from devic_tui.clipboard import copied_message, copy_to_system_clipboard
 from devic_tui.config import API_NAMES
 from devic_tui.models import AssistantInfo, ChatSettings
 from devic_tui.records import ROOT
+from devic_tui.screens.assistant_details import AssistantDetailsScreen, DetailsChoice
 from devic_tui.screens.branch_map import BranchMapScreen
 from devic_tui.screens.chat_settings import ChatSettingsScreen
 from devic_tui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.notifications import SeverityLevel
 
+    from devic_tui.knowledge_models import AssistantDetails
     from devic_tui.records import Conversation
     from devic_tui.service import ChatService
     from devic_tui.widgets.chat_view import ChatView
@@ -275,6 +277,30 @@ class ChatActions:
         await service.set_chat_settings(conversation, chosen)
         view.settings_changed()
         host.notify("This chat's settings apply from its next message.")
+
+    @work(group="chat-action", exit_on_error=False)
+    async def action_assistant_details(self) -> None:
+        """The details of the chat's assistant as its server describes them; from there its
+        knowledge, or the form that edits it or makes a new AI."""
+        host = self._host()
+        view = host.current
+        if view is None:
+            host.notify("Open a chat first.", severity="warning")
+            return
+        server, assistant_id = view.conversation.server, view.conversation.assistant_id
+        details = await host.service.assistant_details(server, assistant_id)
+        capabilities = host.service.provider(server).capabilities
+        choice = await host.app.push_screen_wait(
+            AssistantDetailsScreen(
+                details, server, knowledge=capabilities.knowledge, manage=capabilities.manage_assistants
+            )
+        )
+        if choice is not None:
+            await self._assistant_next(server, details, choice)
+
+    async def _assistant_next(self, server: str, details: AssistantDetails, choice: DetailsChoice) -> None:
+        host = self._host()
+        host.notify(f"{choice}: not wired yet", severity="warning")
 
     @work(group="chat-action", exit_on_error=False)
     async def action_usage(self) -> None:

@@ -36,6 +36,9 @@ SCREEN_BINDINGS: list[Binding] = [
     _chat_key(
         "f6", "chat_settings", "Chat settings: system prompt, temperature, context window", "chat-settings"
     ),
+    _chat_key(
+        "f5", "assistant_details", "Assistant: details, greeting, knowledge; edit or new AI", "assistant"
+    ),
     _chat_key("f7", "usage", "Usage: tokens per assistant and day, this week and month", "usage"),
     _chat_key("ctrl+b", "toggle_sidebar", "Show or hide the sidebar", "toggle-sidebar"),
     _chat_key("f2", "focus_sidebar", "Focus the chat list", "focus-sidebar"),

@@ -213,12 +213,14 @@ class MainScreen(HandsUpFailures, ChatActions, Screen[None]):
         return view
 
     def _hint(self, conversation: Conversation) -> str:
+        """What an empty chat shows: the assistant's greeting where it has one, else its description."""
         assistant = self.model.assistant(conversation.server, conversation.assistant_id)
         description = assistant.description if assistant else ""
+        greeting = assistant.introduction if assistant else ""
         name = conversation.assistant_name or conversation.assistant_id
         return (
             f"New chat with {name} on {conversation.server}."
-            + (f"\n{description}" if description else "")
+            + (f"\n\n{name}: “{greeting}”" if greeting else f"\n{description}" if description else "")
             + "\n\nType below and press Enter."
         )
 

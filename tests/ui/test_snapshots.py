@@ -158,3 +158,18 @@ def test_context_meter_colours(snap_compare: Any) -> None:
             self.query(StatusBar).last().set_limit("limit 3/100 requests, resets in 4 m")
 
     assert snap_compare(Meters(), terminal_size=(80, 6))
+
+
+def test_assistant_details_panel(make_app: Callable[..., DevicTuiApp], snap_compare: Any) -> None:
+    """F5 on a Devs AI: its details, greeting and instructions, and the ways on to its knowledge."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await settle(pilot)
+        await pick(pilot, screen, "demo-devs", "markdown")
+        await settle(pilot)
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "AssistantDetailsScreen")
+        await pilot.pause(0.2)
+        still(pilot.app)  # type: ignore[arg-type]
+
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)
