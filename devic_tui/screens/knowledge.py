@@ -26,7 +26,7 @@ from devic_tui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from devic_tui.screens.knowledge_json import JsonSourceScreen
 from devic_tui.screens.upload import UploadScreen
 from devic_tui.service import ChatService
-from devic_tui.text_safety import one_line
+from devic_tui.text_safety import one_line, visible
 
 POLL_SECONDS = 1.0
 COLUMNS = ("Name", "Type", "Status", "Indexed", "Refresh", "Last indexed")
@@ -113,7 +113,7 @@ class KnowledgeScreen(ModalScreen[None]):
         try:
             sources = await self.service.data_sources(self.server, self.ai_id)
         except DevicTuiError as error:
-            self.say(f"Reading the data sources failed: {error}")
+            self.say(f"Reading the data sources failed: {visible(str(error))}")
             self._stop_polling()
             return
         self.show(sources)
@@ -164,7 +164,7 @@ class KnowledgeScreen(ModalScreen[None]):
         try:
             return await call
         except DevicTuiError as error:
-            self.say(f"{doing} failed: {error}", keep=True)
+            self.say(f"{doing} failed: {visible(str(error))}", keep=True)
             return None
 
     # ------------------------------------------------------------------------------ the actions
@@ -183,7 +183,7 @@ class KnowledgeScreen(ModalScreen[None]):
             try:
                 await self.service.check_knowledge_file(self.server, path)
             except DevicTuiError as error:
-                refused.append(str(error))
+                refused.append(visible(str(error)))
             else:
                 accepted.append(path)
         added: list[str] = []
@@ -197,7 +197,7 @@ class KnowledgeScreen(ModalScreen[None]):
                     self.server, self.ai_id, path, lambda sent, total: bar.update(total=total, progress=sent)
                 )
             except DevicTuiError as error:
-                refused.append(f"{one_line(path.name)}: {error}")
+                refused.append(f"{one_line(path.name)}: {visible(str(error))}")
             else:
                 added.append(one_line(path.name))
             finally:

@@ -8,13 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static, TextArea
+from textual.widgets import Checkbox, DataTable, Input, Select, Static, TextArea
 
 from devic_tui.app import DevicTuiApp
+from devic_tui.demo import demo_servers
 from devic_tui.emulator import EmulatorOptions, EmulatorServer
-from devic_tui.emulator.common import RecordedRequest
+from devic_tui.emulator.common import READONLY_TOKEN, RecordedRequest
+from devic_tui.knowledge_models import AssistantDetails
 from devic_tui.models import AssistantInfo
+from devic_tui.screens.assistant_form import AssistantFormScreen
 from devic_tui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from devic_tui.screens.knowledge import KnowledgeScreen
 from devic_tui.screens.knowledge_json import JsonSourceScreen
@@ -147,3 +151,106 @@ async def test_web_pages_and_json_data_are_added_and_a_source_removed(
         assert f"Removed {first}" in status(screen)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, KnowledgeScreen))
+
+
+# ------------------------------------------------------------------------------------------ the AI form
+
+
+def form_error(form: AssistantFormScreen) -> str:
+    return str(form.query_one("#assistant-error", Static).render())
+
+
+async def open_form(
+    pilot: Pilot[None], details: AssistantDetails | None, results: list[AssistantDetails | None]
+) -> AssistantFormScreen:
+    """Push the form; what it dismisses with goes into `results`."""
+    app = pilot.app
+    assert isinstance(app, DevicTuiApp)
+    assert app.service is not None
+    await settle(pilot)
+    app.push_screen(AssistantFormScreen(app.service, SERVER, details), results.append)
+    return await modal(pilot, AssistantFormScreen)
+
+
+def ai_requests(emulator: EmulatorServer, method: str) -> list[RecordedRequest]:
+    return [r for r in emulator.state.requests_for("devs") if r.method == method and "/ai" in r.path]
+
+
+async def test_an_ai_is_created_then_edited_whole(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    results: list[AssistantDetails | None] = []
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        form = await open_form(pilot, None, results)
+        form.query_one("#assistant-name", Input).value = "Helper"
+        await pilot.press("ctrl+s")
+        assert form_error(form) == "Fill in: Description, Instructions."
+        form.query_one("#assistant-description", Input).value = "Helps"
+        form.query_one("#assistant-instructions", TextArea).text = "Be brief."
+        form.query_one("#assistant-introduction", TextArea).text = "Hi!"
+        form.query_one("#assistant-visibility", Select).value = "PRIVATE"
+        form.query_one("#assistant-temperature", Input).value = "3"
+        await pilot.press("ctrl+s")
+        assert form_error(form).startswith("Temperature: Input should be less than or equal to 2")
+        form.query_one("#assistant-temperature", Input).value = "0.3"
+        form.query_one("#assistant-top_k", Input).value = "40"
+        form.query_one("#assistant-generate_citations", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(results))
+        [create] = ai_requests(emulator, "POST")
+        assert create.body == {
+            "name": "Helper",
+            "description": "Helps",
+            "instructions": "Be brief.",
+            "src": "",
+            "introduction": "Hi!",
+            "visibility": "PRIVATE",
+            "generateCitations": True,
+            "options": {"temperature": [0.3], "topK": [40]},
+        }
+        created = results.pop()
+        assert created is not None
+        assert created.name == "Helper"
+
+        assert app.service is not None
+        details = await app.service.assistant_details(SERVER, created.id)
+        form = await open_form(pilot, details, results)
+        assert form.query_one("#assistant-top_k", Input).value == "40"
+        assert form.query_one("#assistant-generate_citations", Checkbox).value
+        form.query_one("#assistant-name", Input).value = "Helper 2"
+        form.query_one("#assistant-max_tokens", Input).value = "500"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(results))
+        [patch] = ai_requests(emulator, "PATCH")
+        assert patch.path == f"/api/v1/ai/{created.id}"
+        assert patch.body == {
+            **create.body,
+            "name": "Helper 2",
+            "options": {"temperature": [0.3], "topK": [40], "maxTokens": [500]},
+        }
+        edited = results.pop()
+        assert edited is not None
+        assert edited.name == "Helper 2"
+
+
+async def test_a_read_only_key_is_refused_in_the_form_and_the_typing_kept(
+    make_app: Callable[..., DevicTuiApp], emulator: EmulatorServer
+) -> None:
+    results: list[AssistantDetails | None] = []
+    servers = [
+        server.model_copy(update={"token": SecretStr(READONLY_TOKEN)}) if server.name == SERVER else server
+        for server in demo_servers(emulator.base_url)
+    ]
+    app = make_app(servers)
+    async with app.run_test(size=(120, 50)) as pilot:
+        form = await open_form(pilot, None, results)
+        form.query_one("#assistant-name", Input).value = "Mine"
+        form.query_one("#assistant-description", Input).value = "d"
+        form.query_one("#assistant-instructions", TextArea).text = "i"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: form_error(form).startswith("Not saved"))
+        assert "does not allow this key to create or edit AIs" in form_error(form)
+        assert app.screen is form
+        assert form.query_one("#assistant-name", Input).value == "Mine"
+        assert results == []
