@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pydantic import SecretStr
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, Static, TextArea
@@ -254,3 +256,34 @@ async def test_a_read_only_key_is_refused_in_the_form_and_the_typing_kept(
         assert app.screen is form
         assert form.query_one("#assistant-name", Input).value == "Mine"
         assert results == []
+
+
+# ------------------------------------------------------------------------------------------ snapshot
+
+
+def test_knowledge_snapshot(
+    make_app: Callable[..., DevicTuiApp],
+    snap_compare: Any,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two sources, both indexed at one fixed moment, so the picture does not depend on when it is
+    taken."""
+    fast_indexing(emulator)
+    monkeypatch.setattr("devic_tui.emulator.devs_knowledge._now", lambda: "2026-11-29T09:30:00.000Z")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, DevicTuiApp)
+        assert app.service is not None
+        await settle(pilot)
+        await app.service.add_knowledge_json(SERVER, AI.id, "products", {"items": ["tea", "cups"]})
+        await app.service.add_knowledge_urls(SERVER, AI.id, ["https://example.com/faq"], "MONTHLY")
+        screen = await open_knowledge(pilot)
+        await wait_until(
+            pilot, lambda: len(rows(screen)) == 2 and screen._poll is None and not screen.workers, within=8
+        )
+        app.screen.set_focus(None)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(), terminal_size=(120, 30), run_before=run_before)
