@@ -143,6 +143,16 @@ async def test_web_pages_and_json_data_are_added_and_a_source_removed(
         assert "products" in [row[0] for row in rows(screen)]
 
         await wait_until(pilot, lambda: screen._poll is None, within=8)
+        screen.query_one(DataTable).move_cursor(row=1)
+        await pilot.press("r")
+        second = screen.sources[1]
+        await wait_until(
+            pilot, lambda: any(r.path.endswith(f"/{second.id}/refresh") for r in emulator.state.requests)
+        )
+        await wait_until(
+            pilot, lambda: screen.sources[1].index_status == "COMPLETED" and screen._poll is None, within=8
+        )
+        assert "again" in status(screen)
         screen.query_one(DataTable).move_cursor(row=0)
         first = rows(screen)[0][0]
         await pilot.press("d")
@@ -153,6 +163,22 @@ async def test_web_pages_and_json_data_are_added_and_a_source_removed(
         assert f"Removed {first}" in status(screen)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, KnowledgeScreen))
+
+
+async def test_escape_codes_in_a_source_name_never_reach_the_terminal(
+    make_app: Callable[..., DevicTuiApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert app.service is not None
+        app.push_screen(KnowledgeScreen(app.service, SERVER, ("hostile", "Hostile")))
+        screen = await modal(pilot, KnowledgeScreen)
+        await wait_until(pilot, lambda: bool(rows(screen)))
+        [[name, *_]] = rows(screen)
+        assert "\x1b" not in name
+        assert "\x07" not in name
+        assert name.startswith("notes␛]0;pwned-title")
 
 
 # ------------------------------------------------------------------------------------------ the AI form
