@@ -25,10 +25,12 @@ from devic_tui.config import API_NAMES
 from devic_tui.models import AssistantInfo, ChatSettings
 from devic_tui.records import ROOT
 from devic_tui.screens.assistant_details import AssistantDetailsScreen, DetailsChoice
+from devic_tui.screens.assistant_form import AssistantFormScreen
 from devic_tui.screens.branch_map import BranchMapScreen
 from devic_tui.screens.chat_settings import ChatSettingsScreen
 from devic_tui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from devic_tui.screens.finder import FinderItem, open_chat_finder
+from devic_tui.screens.knowledge import KnowledgeScreen
 from devic_tui.screens.search import SearchChoice, SearchScreen
 from devic_tui.screens.usage import UsageScreen
 from devic_tui.sidebar_model import ChatEntry, SidebarModel, age
@@ -83,6 +85,8 @@ class ChatHost(Protocol):
     def forget_chat(self, conversation_id: str) -> None: ...
 
     def action_new_chat(self) -> None: ...
+
+    def load_servers(self) -> object: ...
 
 
 class ChatActions:
@@ -299,8 +303,17 @@ class ChatActions:
             await self._assistant_next(server, details, choice)
 
     async def _assistant_next(self, server: str, details: AssistantDetails, choice: DetailsChoice) -> None:
+        """The knowledge screen, or the form that edits the AI (`edit`) or makes a new one (`new`)."""
         host = self._host()
-        host.notify(f"{choice}: not wired yet", severity="warning")
+        if choice == "knowledge":
+            await host.app.push_screen_wait(KnowledgeScreen(host.service, server, (details.id, details.name)))
+            return
+        saved = await host.app.push_screen_wait(
+            AssistantFormScreen(host.service, server, details if choice == "edit" else None)
+        )
+        if saved is not None:
+            host.notify(f"Saved the AI “{one_line(saved.name)}” on {server}.")
+            host.load_servers()  # the sidebar lists it as the server now does
 
     @work(group="chat-action", exit_on_error=False)
     async def action_usage(self) -> None:

@@ -47,3 +47,31 @@ async def test_f5_describes_an_openai_compatible_model_from_its_listing(
         assert not details.manage
         shown = " ".join(screen_text(app).split())
         assert "Context 49,152 tokens" in shown  # the emulated vLLM's max_model_len
+
+
+async def test_from_the_details_k_opens_the_knowledge_and_n_the_form_for_a_new_ai(
+    make_app: Callable[..., DevicTuiApp],
+) -> None:
+    from devic_tui.screens.assistant_form import AssistantFormScreen
+    from devic_tui.screens.knowledge import KnowledgeScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        await pick(pilot, screen, "demo-devs", "echo")
+        await settle(pilot)
+        await pilot.press("f5")
+        await modal(pilot, AssistantDetailsScreen)
+        await pilot.press("k")
+        knowledge = await modal(pilot, KnowledgeScreen)
+        assert knowledge.server == "demo-devs"
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is screen
+        await pilot.press("f5")
+        await modal(pilot, AssistantDetailsScreen)
+        await pilot.press("n")
+        await modal(pilot, AssistantFormScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is screen
