@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from devic_tui.store.transcripts import TranscriptStore
 
 DEMO_DEFAULT_KIND = "openai"
-DEMO_KINDS = ("devic", "devs", "agent", "openai")
+DEMO_KINDS = ("devic", "devs", "devs-2024", "agent", "openai")
+"""The suffixes of the servers a demo entry becomes (`demo.demo_servers`; not imported, as it loads the
+emulator)."""
 
 
 def config_path(args: argparse.Namespace) -> Path:

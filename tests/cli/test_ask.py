@@ -346,3 +346,10 @@ def test_ask_and_continue_on_a_devs_server_in_either_dialect(
     assert second["conversation_id"] == first["conversation_id"]
     assert second["remote_id"] == first["remote_id"]
     assert "message 2 of this chat" in second["answer"]
+
+
+def test_every_demo_server_can_be_named_on_the_command_line(emulator: EmulatorServer) -> None:
+    from devic_tui.commands.session import DEMO_KINDS
+    from devic_tui.demo import demo_servers
+
+    assert {f"demo-{kind}" for kind in DEMO_KINDS} == {s.name for s in demo_servers(emulator.base_url)}
