@@ -36,7 +36,7 @@ from devic_tui.providers.errors import (
     ProviderTimeoutError,
     error_from_status,
 )
-from devic_tui.providers.http import ServerTransport
+from devic_tui.providers.http import AUTH_HEADER_NAMES, ServerTransport
 
 
 @dataclass
@@ -87,16 +87,18 @@ async def _probe(provider: Provider, check: ServerCheck, seen: RecordingTranspor
     server = provider.server
     if provider.capabilities.lists_assistants:
         listed = await provider.list_assistants()
-        refused = [(what, status) for what, status in seen.statuses if status >= 400]
         if seen.failures and not seen.statuses:  # the provider fell back to the configured list
             raise provider.http.connection_error(seen.failures[0])
-        if refused:  # the provider fell back to the configured list; the server said no
-            what, status = refused[0]
+        # The last answer decides: a 401 before it may only have been the token's first header.
+        what, status = seen.statuses[-1] if seen.statuses else ("", 200)
+        if status >= 400:  # the provider fell back to the configured list; the server said no
             raise error_from_status(
                 server.name, status, f"{what} answered {status}", token_hint=server.token_source_hint()
             )
         check.reachable = check.authenticated = True
         check.detail = f"{len(listed)} assistant{'s' if len(listed) != 1 else ''} listed"
+        if provider.http.auth_header != "authorization":
+            check.detail += f"; the token goes in {AUTH_HEADER_NAMES[provider.http.auth_header]}"
         return
     if server.kind != "agent":
         check.detail = "this API has no request to check without sending a message"
