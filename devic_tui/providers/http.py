@@ -132,7 +132,6 @@ class HttpClient:
         """The header the token goes in: the first of the order until the server refuses it and
         takes the next (then that one, for the rest of the session)."""
         self._auth_settled = len(self._auth_order) == 1
-        self._auth_fallback_from = self.auth_header
         # The limits this server's answers and refusals report: their headers here, what the
         # providers find in bodies there.
         self.limits = LimitTracker(server.name)
@@ -294,12 +293,11 @@ class HttpClient:
             other = self._other_auth_header() if response.status_code == 401 and not tried_both else None
             if other is not None:
                 log.info("%s %s -> 401 with %s: trying %s", method, request.url.path, self.auth_header, other)
-                first, self.auth_header, tried_both = self.auth_header, other, True
+                self.auth_header, tried_both = other, True
                 headers = {**given, **await self._auth_headers()}
-                self._auth_fallback_from = first
                 continue
             if tried_both and response.status_code == 401:
-                self.auth_header = self._auth_fallback_from  # neither header worked: start over next time
+                self.auth_header = self._auth_order[0]  # neither header worked: start over next time
             if response.status_code == 429:
                 self.limits.note_payload(body)
             refused = self._error(response, body)
