@@ -59,7 +59,7 @@ from devic_tui.providers.events import (
     UsageReport,
 )
 from devic_tui.providers.http import HttpClient, ProgressCallback
-from devic_tui.providers.limits import capped_text
+from devic_tui.providers.limits import capped_text, stream_too_long
 from devic_tui.providers.parsing import as_list, first_str, parse_time, unwrap
 from devic_tui.providers.remote_limits import from_devs_usage
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
@@ -516,15 +516,9 @@ class DevsProvider(Provider):
         (which may come whole, from a model that does not stream). It names no message and reports
         no usage. A transport failure on the way is raised as an interruption by `http.stream`."""
         answer.plain = True
-        received = 0
         async for piece in response.aiter_text():
-            received += len(piece)
-            if received > self.server.max_stream_bytes:
-                raise MalformedResponseError(
-                    f"server '{self.name}' sent more than {self.server.max_stream_bytes:,} bytes; "
-                    "the answer is cut off there",
-                    server=self.name,
-                )
+            if response.num_bytes_downloaded > self.server.max_stream_bytes:
+                raise stream_too_long(self.name, self.server.max_stream_bytes)
             if piece:
                 answer.add(None, piece)
                 yield TextDelta(text=piece)

@@ -19,7 +19,7 @@ from devic_tui.emulator.scripts import echo_answer
 from devic_tui.models import AssistantInfo
 from devic_tui.providers.base import SendRequest, ToolOutput, UnsupportedError
 from devic_tui.providers.devs import DevsProvider
-from devic_tui.providers.errors import AuthError, StreamInterruptedError
+from devic_tui.providers.errors import AnswerTooLongError, AuthError, StreamInterruptedError
 from devic_tui.providers.events import Done, Notice, SendEvent, StreamError, UsageReport
 from devic_tui.providers.registry import create_provider
 from devic_tui.records import EMPTY_SERVER_CHAT, USAGE_UNREPORTED
@@ -358,3 +358,20 @@ async def test_the_emulator_setting_makes_its_main_devs_api_speak_2024(
     assert isinstance(done, Done)
     assert done.metadata == {USAGE_UNREPORTED: True}
     assert [r.auth_header for r in recorded(emulator)][:2] == ["authorization", "x-authorization"]
+
+
+async def test_a_text_answer_past_max_stream_bytes_is_cut_there_as_every_stream_is(
+    config_for: Callable[..., ServerConfig], dialect: str
+) -> None:
+    if dialect != "2024":
+        pytest.skip("the event stream's cap is tested in tests/providers/test_devs.py")
+    provider = create_provider(config_for(max_stream_bytes=40), sleep=_no_sleep)
+    try:
+        events = await collect(provider.send(SendRequest(assistant_id="echo", text="a long one " * 20)))
+    finally:
+        await provider.aclose()
+    end = events[-1]
+    assert isinstance(end, StreamError)
+    assert isinstance(end.error, AnswerTooLongError)
+    assert "max_stream_bytes" in str(end.error)
+    assert text_of(events)  # what came before the cut is kept
