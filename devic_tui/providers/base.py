@@ -4,7 +4,8 @@ UI offers only what works. Every method is async; `send` yields the typed events
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,6 +99,10 @@ class UploadResult(BaseModel):
     """Set when the upload had to create the conversation first (Devs files belong to a chat)."""
 
 
+MISSING_ROUTE = (404, 405)
+"""What a server answers for a route it does not have."""
+
+
 class UnsupportedError(ProviderError):
     """The API has no such operation."""
 
@@ -125,16 +130,23 @@ class Provider(ABC):
     def _unsupported(self, what: str) -> UnsupportedError:
         return UnsupportedError(f"server '{self.name}' ({self.kind}) cannot {what}", server=self.name)
 
-    def lacks(self, capability: str, what: str, error: ProviderError) -> UnsupportedError:
-        """A route this server does not have (it answered 404 or 405): `capability` is turned off
-        for it, so the action is no longer offered, and the error says so once."""
-        self.capabilities = self.capabilities.model_copy(update={capability: False})
-        return UnsupportedError(
-            f"server '{self.name}' cannot {what} (it answered {error.status} for that route); "
-            "the action is off for this server",
-            server=self.name,
-            status=error.status,
-        )
+    @contextmanager
+    def route_of(self, capability: str, what: str) -> Iterator[None]:
+        """Around the calls of one action: a server without its route (it answers 404 or 405) has
+        `capability` turned off, so the action is no longer offered, and the UnsupportedError
+        raised instead says so, once."""
+        try:
+            yield
+        except ProviderError as error:
+            if error.status not in MISSING_ROUTE:
+                raise
+            self.capabilities = self.capabilities.model_copy(update={capability: False})
+            raise UnsupportedError(
+                f"server '{self.name}' cannot {what} (it answered {error.status} for that route); "
+                "the action is off for this server",
+                server=self.name,
+                status=error.status,
+            ) from None
 
     def tell(self, notice: str) -> None:
         """Something to tell the person with the next turn's events (`take_notices`)."""

@@ -31,6 +31,7 @@ from devic_tui.models import (
     Usage,
 )
 from devic_tui.providers.base import (
+    MISSING_ROUTE,
     Capabilities,
     Provider,
     SendRequest,
@@ -110,8 +111,7 @@ _ROLES: dict[str, Role] = {
     "system": "assistant",  # the platform stores the AI's replies as `system` messages
     "tool": "tool",
 }
-_MISSING_ROUTE = (404, 405)
-"""What a server answers for a route it does not have."""
+
 _FIELD_TYPES = ("string", "number", "boolean", "choice")
 _ERROR_STATUSES = {
     "BAD_REQUEST": 400,
@@ -355,7 +355,7 @@ class DevsProvider(Provider):
         try:
             body = await self.http.request_json("GET", PATHS["my_chats"])
         except ProviderError as error:
-            if error.status not in _MISSING_ROUTE:
+            if error.status not in MISSING_ROUTE:
                 raise
             self._my_chats_missing = True
             return None
@@ -436,20 +436,13 @@ class DevsProvider(Provider):
         ]
         answer = _Answer(chat_id=conversation_id)
         path = PATHS["tool_outputs"].format(chat_id=conversation_id)
-        stream = self._missing_route_said(self._stream(path, body, answer), "tool_calls", "take tool answers")
-        return self._guarded(stream, answer)
 
-    async def _missing_route_said(
-        self, events: AsyncIterator[SendEvent], capability: str, what: str
-    ) -> AsyncIterator[SendEvent]:
-        """The events; a 404 or 405 turns `capability` off for this server, said as it fails."""
-        try:
-            async for event in events:
-                yield event
-        except ProviderError as error:
-            if error.status not in _MISSING_ROUTE:
-                raise
-            raise self.lacks(capability, what, error) from None
+        async def answered() -> AsyncIterator[SendEvent]:
+            with self.route_of("tool_calls", "take tool answers"):
+                async for event in self._stream(path, body, answer):
+                    yield event
+
+        return self._guarded(answered(), answer)
 
     async def _guarded(self, events: AsyncIterator[SendEvent], answer: _Answer) -> AsyncIterator[SendEvent]:
         """Like `base.guarded`, but the error names the chat created on the way, if any; the
@@ -655,17 +648,13 @@ class DevsProvider(Provider):
         created = None
         if conversation_id is None:
             created = conversation_id = await self._create_chat(assistant_id)
-        try:
+        with self.route_of("upload", "take chat files"):
             body = await self.http.upload(
                 PATHS["files"].format(chat_id=conversation_id),
                 files={"file": (attachment.name, content, attachment.mime_type)},
                 data={"source": UPLOAD_SOURCE},
                 on_progress=on_progress,
             )
-        except ProviderError as error:
-            if error.status not in _MISSING_ROUTE:
-                raise
-            raise self.lacks("upload", "take chat files", error) from None
         file = self._file(unwrap(body), attachment.name)
         if file is None:
             raise MalformedResponseError(
@@ -689,12 +678,8 @@ class DevsProvider(Provider):
         )
 
     async def list_files(self, conversation_id: str) -> list[RemoteFile]:
-        try:
+        with self.route_of("upload", "take chat files"):
             body = await self.http.request_json("GET", PATHS["files"].format(chat_id=conversation_id))
-        except ProviderError as error:
-            if error.status not in _MISSING_ROUTE:
-                raise
-            raise self.lacks("upload", "take chat files", error) from None
         files = (self._file(raw) for raw in as_list(body, "files"))
         return [f for f in files if f is not None]
 
@@ -743,7 +728,7 @@ class DevsProvider(Provider):
         try:
             await self.usage()
         except ProviderError as error:
-            self._usage_route_missing = error.status in (404, 405)
+            self._usage_route_missing = error.status in MISSING_ROUTE
             log.info("server %s: no usage limits: %s", self.name, error)
 
     # ------------------------------------------------------- details and knowledge (devs_knowledge)
