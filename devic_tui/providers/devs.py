@@ -306,6 +306,7 @@ class DevsProvider(Provider):
         self._limits_asked_at = -LIMITS_EVERY
         self._usage_route_missing = False
         self._my_chats_missing = False
+        self._knowledge = DevsKnowledgeApi(self.name, self.http)
 
     # ------------------------------------------------------------------------------------ browse
 
@@ -734,10 +735,6 @@ class DevsProvider(Provider):
     # ------------------------------------------------------- details and knowledge (devs_knowledge)
 
     capabilities = capabilities.model_copy(update={"knowledge": True, "manage_assistants": True})
-
-    @property
-    def _knowledge(self) -> DevsKnowledgeApi:
-        return DevsKnowledgeApi(self.name, self.http)
 
     async def assistant_details(self, assistant_id: str) -> AssistantDetails:
         return await self._knowledge.details(assistant_id)
