@@ -15,7 +15,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -34,7 +33,7 @@ from devic_tui.emulator.common import (
     read_json,
     state_of,
 )
-from devic_tui.emulator.devs_dialect import LEGACY_ROOT, authenticate, is_2024, render_error
+from devic_tui.emulator.devs_dialect import LEGACY_ROOT, authenticate, is_2024, iso_now, render_error
 from devic_tui.emulator.scripts import ASSISTANTS, answer_for, chunked
 
 API = "devs"
@@ -43,10 +42,6 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 USER_ID = "user_emulator"
 TOOLS_AI = "tools"
 _HUGE_CHUNK = 65536
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -142,7 +137,7 @@ def _chat_json(chat: DevsChat, *, messages: bool = False, flat: bool = False) ->
 
 
 def _message(state: EmulatorState, role: str, content: Any, **extra: Any) -> dict[str, Any]:
-    stamp = _now()
+    stamp = iso_now()
     return {
         "id": state.new_id("msg"),
         "createdAt": stamp,
@@ -243,7 +238,7 @@ async def ai_chats(request: Request) -> Response:
         if flat:  # the 2024 server lists them in no particular order
             chats.sort(key=lambda c: c.id[::-1])
         return JSONResponse({"data": [_chat_json(c, flat=flat) for c in chats]})
-    stamp = _now()
+    stamp = iso_now()
     chat = DevsChat(id=state.new_id("chat"), ai_id=ai_id, created_at=stamp, updated_at=stamp)
     devs.chats[chat.id] = chat
     return JSONResponse(_chat_json(chat, messages=True, flat=flat), status_code=201)
@@ -307,7 +302,7 @@ async def _send(request: Request, state: EmulatorState, found: DevsChat) -> Resp
     text, names = _read_prompt(found, body["prompt"])
     apply_faults(state, API, found.ai_id)
     found.messages.append(_message(state, "user", body["prompt"]))
-    found.updated_at = _now()
+    found.updated_at = iso_now()
     if found.name == "New chat" and text.strip():
         found.name = text.strip().splitlines()[0][:40]
 
@@ -399,7 +394,7 @@ async def tool_outputs(request: Request) -> Response:
     answer = _outputs_answer(outputs)
     reply = _message(state, "assistant", answer)
     found.messages.append(reply)
-    found.updated_at = _now()
+    found.updated_at = iso_now()
     usage = _count_tokens(_devs(request), found.ai_id, " ".join(o["output"] for o in outputs), answer)
     return _stream(_answer_stream(state, found.ai_id, reply["id"], answer, usage))
 
@@ -410,7 +405,7 @@ async def duplicate(request: Request) -> Response:
     if request.method != ("PUT" if legacy else "POST"):  # each dialect takes one method
         raise ApiError(405, f"Cannot {request.method} {request.url.path}")
     state, found = _chat_of(request)
-    stamp = _now()
+    stamp = iso_now()
     copy = DevsChat(
         id=state.new_id("chat"),
         ai_id=found.ai_id,
@@ -433,14 +428,14 @@ async def reset(request: Request) -> Response:
     if is_2024(request):  # the 2024 server answers a new chat, under a new id
         devs = _devs(request)
         del devs.chats[found.id]
-        stamp = _now()
+        stamp = iso_now()
         fresh = DevsChat(id=state.new_id("chat"), ai_id=found.ai_id, created_at=stamp, updated_at=stamp)
         devs.chats[fresh.id] = fresh
         return JSONResponse(_chat_json(fresh, messages=True, flat=True))
     found.messages.clear()
     found.pending_tool = None
     found.tool_asked = False
-    found.updated_at = _now()
+    found.updated_at = iso_now()
     return JSONResponse(_chat_json(found, messages=True))
 
 
@@ -463,7 +458,7 @@ async def files(request: Request) -> Response:
     file_id = state.new_id("file")
     record = {
         "id": file_id,
-        "createdAt": _now(),
+        "createdAt": iso_now(),
         "source": source,
         "filename": upload.filename or "upload",
         "size": len(content),
@@ -533,7 +528,7 @@ async def completions(request: Request) -> Response:
     ai_id: str = body["model"]
     prompt, turn = _last_user_text(body.get("messages"))
     apply_faults(state, API, ai_id)
-    stamp = _now()
+    stamp = iso_now()
     record = DevsChat(id=state.new_id("chat"), ai_id=ai_id, created_at=stamp, updated_at=stamp)
     answer = answer_for(ai_id, prompt, turn=turn)
     record.messages += [_message(state, "user", prompt), _message(state, "assistant", answer)]

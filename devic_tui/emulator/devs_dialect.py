@@ -1,8 +1,10 @@
-"""What both modules of the emulated Devs API share about its two dialects (contract §4): where the
-April 2024 server's is served, whether a request is served in it, how each reads the token, and the
-error body both render."""
+"""What both modules of the emulated Devs API share (contract §4): its timestamps, where the April 2024
+server's dialect is served, whether a request is served in it, how each dialect reads the token, and
+the error body both render."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -11,6 +13,11 @@ from devic_tui.emulator.common import ApiError, bearer_token, state_of
 
 LEGACY_ROOT = "/devs-2024"
 """Where the 2024 dialect is always served (`{base}/devs-2024/api/v1/…`), whatever `devs_dialect` says."""
+
+
+def iso_now() -> str:
+    """Now as the platform writes its timestamps: `2025-01-01T00:00:00.000Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def token_of(request: Request) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -28,7 +27,7 @@ from devic_tui.emulator.common import (
     read_json,
     state_of,
 )
-from devic_tui.emulator.devs_dialect import authenticate, render_error, token_of
+from devic_tui.emulator.devs_dialect import authenticate, iso_now, render_error, token_of
 
 API = "devs"
 STATE = "devs-knowledge"
@@ -49,10 +48,6 @@ OPTION_KEYS = (
 INITIALIZING_PART = 0.1
 """The first part of the indexing time a new source stays INITIALIZED."""
 HOSTILE_SOURCE = "notes\x1b]0;pwned-title\x07\x1b[2J\x1b[31m.md"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -104,7 +99,7 @@ def _status(state: EmulatorState, source: Source) -> tuple[str, float]:
     if part >= 1:
         if source.last_indexed_at is None or source.refreshing:
             source.refreshing = False
-            source.last_indexed_at = source.updated_at = _now()
+            source.last_indexed_at = source.updated_at = iso_now()
         return ("FAILED", 0.0) if "broken" in source.name else ("COMPLETED", 100.0)
     if source.refreshing:
         return "REFRESHING", round(part * 100, 1)
@@ -129,7 +124,7 @@ def _source_json(state: EmulatorState, source: Source) -> dict[str, Any]:
 
 
 def _add(state: EmulatorState, ai_id: str, name: str, kind: str, refresh_period: str = "NEVER") -> Source:
-    stamp = _now()
+    stamp = iso_now()
     source = Source(
         id=state.new_id("ds"),
         ai_id=ai_id,
@@ -187,7 +182,7 @@ def _ai_record(ai_id: str, body: dict[str, Any], created_at: str) -> dict[str, A
     return {
         "id": ai_id,
         "createdAt": created_at,
-        "updatedAt": _now(),
+        "updatedAt": iso_now(),
         "userName": "emulator",
         "categoryId": None,
         "messageCount": 0,
@@ -205,7 +200,7 @@ async def create_ai(request: Request) -> Response:
     _check_writer(request)
     body = _checked_ai_body(await read_json(request))
     ai_id = state.new_id("ai")
-    record = _ai_record(ai_id, body, _now())
+    record = _ai_record(ai_id, body, iso_now())
     knowledge(state).ais[ai_id] = record
     return JSONResponse(record, status_code=201)
 
@@ -309,7 +304,7 @@ async def refresh_source(request: Request) -> Response:
         raise ApiError(409, f"data source '{source.id}' is still being indexed")
     source.refreshing = True
     source.started = time.monotonic()
-    source.updated_at = _now()
+    source.updated_at = iso_now()
     return Response(status_code=202)
 
 

@@ -296,7 +296,7 @@ def test_knowledge_snapshot(
     """Two sources, both indexed at one fixed moment, so the picture does not depend on when it is
     taken."""
     fast_indexing(emulator)
-    monkeypatch.setattr("devic_tui.emulator.devs_knowledge._now", lambda: "2026-11-29T09:30:00.000Z")
+    monkeypatch.setattr("devic_tui.emulator.devs_knowledge.iso_now", lambda: "2026-11-29T09:30:00.000Z")
 
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
