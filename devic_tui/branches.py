@@ -149,13 +149,11 @@ def branch_plan(conversation: Conversation, after: str | None = None) -> BranchP
     message names it yet."""
     plan = _plan(conversation, after)
     empty_chat = conversation.metadata.get(EMPTY_SERVER_CHAT)
-    unused = isinstance(empty_chat, str) and not any(
-        m.remote_chat_id == empty_chat for m in conversation.messages
-    )
-    if plan.new_chat and plan.remote_chat_id is None and unused:
-        assert isinstance(empty_chat, str)
-        return plan.in_chat(empty_chat)
-    return plan
+    if not (plan.new_chat and plan.remote_chat_id is None and isinstance(empty_chat, str)):
+        return plan
+    if any(m.remote_chat_id == empty_chat for m in conversation.messages):
+        return plan  # a branch has taken it already
+    return plan.in_chat(empty_chat)
 
 
 def _plan(conversation: Conversation, after: str | None) -> BranchPlan:
