@@ -72,6 +72,15 @@ async def shoot(app: DevicTuiApp, name: str, keys: tuple[str, ...] = (), theme: 
         elif name == "settings":
             await new_chat(pilot, screen, "demo-openai", "echo")
             await pilot.pause(0.3)
+        elif name in ("details", "knowledge"):
+            await new_chat(pilot, screen, "demo-devs", "markdown")
+            if name == "knowledge":  # something to show, one source still indexing
+                service, where = app.service, ("demo-devs", "markdown")
+                await service.add_knowledge_json(*where, "glossary", {"TUI": "text UI"})
+                await service.add_knowledge_urls(*where, ["https://example.com/faq"], "WEEKLY")
+                await pilot.pause(4.5)
+                await service.add_knowledge_urls(*where, ["https://example.com/handbook"])
+            await pilot.pause(0.3)
         else:
             screen.open_conversation("tour0001")
             await pilot.pause(0.5)
@@ -107,6 +116,8 @@ async def main() -> None:
         "branches": (("alt+m",), ""),
         "settings": (("f6",), ""),
         "usage": (("f7",), ""),
+        "details": (("f5",), ""),
+        "knowledge": (("f5", "k"), ""),
         "theme-light": ((), "devic-paper"),
         "theme-dark": ((), "devic-midnight"),
     }
