@@ -36,6 +36,7 @@ from devic_tui.models import ChatSettings
 ServerKind = Literal["devic", "devs", "agent", "openai", "demo"]
 RequestShape = Literal["message", "messages", "legacy"]
 AuthHeader = Literal["auto", "authorization", "x-authorization"]
+CompletionsPath = Literal["auto", "/chat/completions", "/chats/completions"]
 TranscriptFormat = Literal["json", "toml"]
 
 API_NAMES: dict[str, str] = {
@@ -156,6 +157,10 @@ class ServerConfig(AnswerDefaults):
     """The header the token goes in: `authorization` (`Authorization: Bearer …`), `x-authorization`
     (the Devs platform's legacy `X-Authorization: Bearer …`, all its 2024 server reads), or `auto`:
     `Authorization`, and for a Devs server that refuses it with 401, `X-Authorization` from then on."""
+    completions_path: CompletionsPath = "auto"
+    """Where an OpenAI-compatible server's chat completions are (after `base_url`). `auto`:
+    `/chat/completions`, and `/chats/completions` where that is missing; a base URL ending in
+    `/api/v1` (the Devs platform's) tries `/chats/completions` first. The one that answers is kept."""
     assistants: list[AssistantConfig] = Field(default_factory=list)
     """Assistants to offer where the API cannot list them (agent slugs, say), and assistants whose
     answers are set up here (a listing server lists them first)."""

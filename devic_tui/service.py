@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from devic_tui.records import (
     now,
 )
 from devic_tui.redact import redact
+from devic_tui.server_hints import HintsFile
 from devic_tui.store.transcripts import TranscriptStore
 from devic_tui.turn import ToolAnswerer, Turn
 from devic_tui.usage_ledger import UsageLedger, build_ledger, fetch_from
@@ -120,11 +122,11 @@ class ChatService:
         settings: Settings,
         *,
         store: TranscriptStore | None = None,
-        provider_factory: ProviderFactory = create_provider,
+        provider_factory: ProviderFactory | None = None,
     ) -> None:
         self.settings = settings
         self.store = store or TranscriptStore(locations.transcripts_dir(), settings.transcript_format)
-        self._provider_factory = provider_factory
+        self._provider_factory = provider_factory or functools.partial(create_provider, hints=HintsFile())
         self._providers: dict[str, Provider] = {}
         self._told_read_only = False
         self._told_listing: set[tuple[str, str]] = set()

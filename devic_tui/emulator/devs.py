@@ -185,15 +185,25 @@ async def _pieces(state: EmulatorState, ai_id: str, answer: str) -> AsyncIterato
 
 
 async def _answer_stream(
-    state: EmulatorState, ai_id: str, message_id: str, answer: str, usage: dict[str, int]
+    state: EmulatorState,
+    ai_id: str,
+    message_id: str,
+    answer: str,
+    usage: dict[str, int],
+    chat_id: str | None = None,
 ) -> AsyncIterator[bytes]:
+    """The seed's named events; `chat_id` (completions: the chat the answer was kept in) goes in
+    `message.completed`."""
     yield _sse("message.created", {"messageId": message_id, "role": "assistant"})
     if ai_id == "junk":
         yield b"event: message.delta\ndata: this is not json\n\n"
         return
     async for piece in _pieces(state, ai_id, answer):
         yield _sse("message.delta", {"messageId": message_id, "content": {"text": piece}})
-    yield _sse("message.completed", {"messageId": message_id, "content": answer, "usage": usage})
+    completed: dict[str, Any] = {"messageId": message_id, "content": answer, "usage": usage}
+    if chat_id is not None:
+        completed["chatId"] = chat_id
+    yield _sse("message.completed", completed)
     yield _sse("done", {})
 
 
@@ -555,7 +565,7 @@ async def completions(request: Request) -> Response:
             }
         )
     if request.url.path.endswith("/chats/completions"):
-        return _stream(_answer_stream(state, ai_id, record.messages[-1]["id"], answer, usage))
+        return _stream(_answer_stream(state, ai_id, record.messages[-1]["id"], answer, usage, record.id))
     return _stream(_openai_stream(state, ai_id, completion_id, record.id, answer, usage))
 
 

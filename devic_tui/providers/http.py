@@ -3,7 +3,8 @@ our User-Agent, the token added per request, HTTPS enforced off loopback, same-h
 the server's proxy and TLS settings (never the environment's proxy for this machine), retries
 (before any byte of an answer) and error responses and connection failures mapped to our error
 classes, each saying what failed. Every response's rate-limit headers are noted in `limits`. The token
-goes in `Authorization`, or where the server wants it in `X-Authorization` (`auth_header_order`)."""
+goes in `Authorization`, or where the server wants it in `X-Authorization` (`auth_header_order`); what
+a server taught us (that header, its completions route) is kept between runs by a `HintsKeeper`."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from devic_tui.providers.retry import RetryPolicy, next_delay, parse_retry_after
 from devic_tui.providers.tls import certificate_failure, describe_certificate_failure, tls_context_for
 from devic_tui.providers.tokens import resolve_token
 from devic_tui.providers.urls import is_loopback_host
+from devic_tui.server_hints import HintsKeeper, ServerHints
 
 log = logging.getLogger("devic_tui.http")
 
@@ -120,6 +122,7 @@ class HttpClient:
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
+        hints: HintsKeeper | None = None,
     ) -> None:
         check_url_security(server)
         self.server = server
@@ -132,6 +135,10 @@ class HttpClient:
         """The header the token goes in: the first of the order until the server refuses it and
         takes the next (then that one, for the rest of the session)."""
         self._auth_settled = len(self._auth_order) == 1
+        self.hints = ServerHints(base_url=server.resolved_base_url)
+        """What this server taught us, in this run or (recalled from `keeper`) an earlier one."""
+        self._keeper = hints
+        self._hints_recalled = hints is None
         # The limits this server's answers and refusals report: their headers here, what the
         # providers find in bodies there.
         self.limits = LimitTracker(server.name)
@@ -160,6 +167,25 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def recall_hints(self) -> None:
+        """Before the first request: start from the header that worked last time."""
+        if self._hints_recalled or self._keeper is None:
+            return
+        self._hints_recalled = True
+        self.hints = await self._keeper.recall(self.server)
+        if not self._auth_settled and self.hints.auth_header in self._auth_order:
+            self.auth_header = self.hints.auth_header
+
+    async def learn(self, **facts: str) -> None:
+        """Note what the server just showed (a `ServerHints` field each), kept for the next run."""
+        await self.recall_hints()
+        learned = self.hints.model_copy(update=facts)
+        if learned == self.hints:
+            return
+        self.hints = learned
+        if self._keeper is not None:
+            await self._keeper.keep(self.server, learned)
 
     async def _auth_headers(self) -> dict[str, str]:
         if not self._token_resolved:
@@ -260,6 +286,7 @@ class HttpClient:
         self, method: str, path: str, *, stream: bool, retry_reads: bool, **kwargs: Any
     ) -> httpx.Response:
         """A 2xx response (body unread when `stream`), after retries; otherwise a ProviderError."""
+        await self.recall_hints()
         given = kwargs.pop("headers", None) or {}
         headers = {**given, **await self._auth_headers()}
         content_factory = kwargs.pop("content_factory", None)
@@ -284,8 +311,10 @@ class HttpClient:
                 attempt += 1
                 continue
             self.limits.note_headers(response.headers, status=response.status_code)
-            if response.status_code != 401:
+            if response.status_code != 401 and not self._auth_settled:
                 self._auth_settled = True  # the server read the token from this header
+                if self._token:
+                    await self.learn(auth_header=self.auth_header)
             if response.is_success:
                 return response
             body = (await response.aread()).decode("utf-8", "replace")

@@ -1,6 +1,8 @@
 """OpenAI-compatible chat completions (contract §3): `POST {base}/chat/completions` with the whole
 history each time, answered as JSON or as SSE chunks (OpenAI's `choices[0].delta.content`, or the Devs
-platform's named events, §4), and `GET {base}/models` to list what can be chatted with.
+platform's named events, §4), and `GET {base}/models` to list what can be chatted with. The Devs
+platform's completions are at `/chats/completions` (§4): `completions_order` says which path is
+tried first, and the one that answers is kept in the HTTP client's hints.
 
 The stream is decoded in layers: `iter_sse` turns bytes into events, and `_Answer` turns each event
 into our typed events while it keeps what the final `Done` needs (model, finish reason, usage)."""
@@ -12,13 +14,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from devic_tui.config import ServerConfig
 from devic_tui.knowledge_models import AssistantDetails
 from devic_tui.models import AssistantInfo, Usage
-from devic_tui.providers.base import Capabilities, Provider, SendRequest, guarded
+from devic_tui.providers.base import MISSING_ROUTE, Capabilities, Provider, SendRequest, guarded
 from devic_tui.providers.errors import (
     ConnectionFailedError,
     MalformedResponseError,
@@ -35,6 +38,9 @@ from devic_tui.providers.remote_limits import LimitTracker
 from devic_tui.providers.sse import event_json, is_done_marker, iter_sse
 
 PATHS = {"chat": "/chat/completions", "models": "/models"}
+DEVS_COMPLETIONS = "/chats/completions"
+"""Where the Devs platform answers completions (`/chat/completions` is its alias)."""
+DEVS_API_ROOT = "/api/v1"
 SAMPLING_PARAMETERS = ("temperature", "top_p", "max_tokens")
 """The chat settings an OpenAI-compatible request carries in its body, by their API names."""
 ANSWER_SETTINGS = ("system_prompt", *SAMPLING_PARAMETERS)
@@ -213,6 +219,37 @@ class _Answer:
         return events
 
 
+def completions_order(server: ServerConfig, remembered: str | None = None) -> list[str]:
+    """The completions paths to try, in order: the one the config names, else the one that answered
+    last time, then the standard path, or for a base URL shaped like the Devs platform's
+    (`…/api/v1`), its own path first; the other is tried where the first is missing (404/405)."""
+    if server.completions_path != "auto":
+        return [server.completions_path]
+    devs_shaped = urlsplit(server.resolved_base_url).path.rstrip("/").endswith(DEVS_API_ROOT)
+    order = [DEVS_COMPLETIONS, PATHS["chat"]] if devs_shaped else [PATHS["chat"], DEVS_COMPLETIONS]
+    if remembered in order:
+        order.remove(remembered)
+        order.insert(0, remembered)
+    return order
+
+
+def _no_completions(missing: list[ProviderError], paths: list[str]) -> ProviderError:
+    """Every completions path answered 404 or 405: the first answer (it may name a model the server
+    lacks), saying that the other paths were missing too, which points at the base URL instead."""
+    first = missing[0]
+    if len(missing) == 1:
+        return first
+    others = ", ".join(
+        f"{path} ({error.status})" for path, error in zip(paths[1:], missing[1:], strict=False)
+    )
+    return type(first)(
+        f"{first.message}; {others} answered the same: if the model exists, check base_url "
+        "(the part of the address before /chat/completions)",
+        server=first.server,
+        status=first.status,
+    )
+
+
 class OpenAIProvider(Provider):
     kind = "openai"
     capabilities = Capabilities(
@@ -251,15 +288,31 @@ class OpenAIProvider(Provider):
         started = datetime.now(UTC)
         answer = _Answer(server=self.name, limits=self.http.limits)
         accept = "text/event-stream" if self.server.stream else "application/json"
-        async with self.http.stream(
-            "POST", PATHS["chat"], json=self._body(request), headers={"Accept": accept}
-        ) as response:
-            if "event-stream" in response.headers.get("content-type", ""):
-                async for event in self._read_stream(response, answer):
-                    yield event
-            else:
-                for event in answer.completion(self._parse(await self._read_capped(response))):
-                    yield event
+        await self.http.recall_hints()  # the path that answered last time goes first
+        order = completions_order(self.server, self.http.hints.completions_path)
+        missing: list[ProviderError] = []
+        for path in order:
+            opened = False
+            try:
+                async with self.http.stream(
+                    "POST", path, json=self._body(request), headers={"Accept": accept}
+                ) as response:
+                    opened = True
+                    if len(order) > 1:
+                        await self.http.learn(completions_path=path)
+                    if "event-stream" in response.headers.get("content-type", ""):
+                        async for event in self._read_stream(response, answer):
+                            yield event
+                    else:
+                        for event in answer.completion(self._parse(await self._read_capped(response))):
+                            yield event
+                break
+            except ProviderError as error:
+                if opened or error.status not in MISSING_ROUTE:
+                    raise
+                missing.append(error)
+        else:
+            raise _no_completions(missing, order)
         for event in answer.ending(started):
             if isinstance(event, UsageReport):
                 self._count(event.usage)

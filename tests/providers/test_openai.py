@@ -560,7 +560,7 @@ async def test_devs_style_stream_is_accepted() -> None:
     assert done.message_ids == ["m1"]
     assert done.metadata == {"chatId": "c-9"}
     assert done.conversation_id is None
-    assert seen[0].url.path == "/api/v1/chat/completions"
+    assert seen[0].url.path == "/api/v1/chats/completions"  # the Devs platform's own path first
     assert seen[0].headers["authorization"] == f"Bearer {TEST_TOKEN}"
 
 
