@@ -8,6 +8,7 @@ and discriminator is in the tables below, so a change is one line."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -36,6 +37,7 @@ from devic_tui.providers.base import (
     Provider,
     SendRequest,
     ToolOutput,
+    UnsupportedError,
     UploadResult,
 )
 from devic_tui.providers.context import text_with_context
@@ -649,13 +651,19 @@ class DevsProvider(Provider):
         created = None
         if conversation_id is None:
             created = conversation_id = await self._create_chat(assistant_id)
-        with self.route_of("upload", "take chat files"):
-            body = await self.http.upload(
-                PATHS["files"].format(chat_id=conversation_id),
-                files={"file": (attachment.name, content, attachment.mime_type)},
-                data={"source": UPLOAD_SOURCE},
-                on_progress=on_progress,
-            )
+        try:
+            with self.route_of("upload", "take chat files"):
+                body = await self.http.upload(
+                    PATHS["files"].format(chat_id=conversation_id),
+                    files={"file": (attachment.name, content, attachment.mime_type)},
+                    data={"source": UPLOAD_SOURCE},
+                    on_progress=on_progress,
+                )
+        except UnsupportedError:
+            if created is not None:  # made only to hold the file: not left behind, empty
+                with contextlib.suppress(ProviderError):
+                    await self.delete_chat(created)
+            raise
         file = self._file(unwrap(body), attachment.name)
         if file is None:
             raise MalformedResponseError(

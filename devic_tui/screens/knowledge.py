@@ -171,7 +171,10 @@ class KnowledgeScreen(ModalScreen[None]):
 
     @work(group="knowledge-action", exclusive=True, exit_on_error=False)
     async def action_add_file(self) -> None:
-        paths = await self.app.push_screen_wait(UploadScreen(Path.cwd(), FILE_NOTE))
+        dialog = UploadScreen(
+            Path.cwd(), FILE_NOTE, title=f"Add to {one_line(self.ai_name)}'s knowledge", verb="Add"
+        )
+        paths = await self.app.push_screen_wait(dialog)
         if paths:
             await self.add_files(paths)
 

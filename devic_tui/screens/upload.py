@@ -75,15 +75,17 @@ class UploadScreen(ModalScreen[list[Path] | None]):
         Binding("delete", "remove", "Remove chosen", id="remove-chosen", show=False),
     ]
 
-    def __init__(self, start: Path, note: str) -> None:
+    def __init__(self, start: Path, note: str, *, title: str = "Attach files", verb: str = "Attach") -> None:
         super().__init__()
         self.start = start
         self.note = note
+        self.title_text = title
+        self.verb = verb
         self.chosen: list[Path] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="upload-dialog") as dialog:
-            dialog.border_title = "Attach files"
+            dialog.border_title = self.title_text
             yield Static(self.note, id="upload-note", markup=False)
             with Horizontal(id="upload-body"):
                 yield DirectoryTree(self.start, id="upload-tree")
@@ -98,7 +100,7 @@ class UploadScreen(ModalScreen[list[Path] | None]):
                     yield Label("Chosen (Delete removes):")
                     yield ListView(id="upload-chosen")
             with Horizontal(id="upload-buttons"):
-                yield Button("Attach", variant="primary", id="upload-attach")
+                yield Button(self.verb, variant="primary", id="upload-attach")
                 yield Button("Cancel", id="upload-cancel")
 
     def on_mount(self) -> None:

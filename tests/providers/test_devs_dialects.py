@@ -315,6 +315,8 @@ async def test_a_route_the_server_lacks_turns_the_action_off_said_once_and_the_c
         assert "cannot take chat files" in notices[0]
         assert "the file's words" in recorded(emulator)[-1].body["prompt"]  # inlined instead
         assert turn.user.attachments[0].inlined
+        # The chat made to hold the file is not left behind, empty: only the message's chat remains.
+        assert [chat.id for chat in await provider.list_chats("echo")] == [conversation.remote_id]
         with pytest.raises(UnsupportedError, match="cannot take chat files"):
             await provider.list_files(conversation.remote_id or "")
         turn, _ = await run_turn(service, conversation, "no file this time")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static, TextArea
 
 from devic_tui.app import DevicTuiApp
 from devic_tui.demo import demo_servers
@@ -81,6 +81,8 @@ async def test_a_file_added_through_the_dialog_indexes_to_completed(
         assert "no knowledge yet" in status(screen)
         await pilot.press("a")
         dialog = await modal(pilot, UploadScreen)
+        assert "knowledge" in str(dialog.query_one("#upload-dialog").border_title)  # not "Attach files"
+        assert str(dialog.query_one("#upload-attach", Button).label) == "Add"
         dialog.query_one("#upload-path", Input).value = str(guide)
         await pilot.press("enter", "ctrl+s")
         await wait_until(pilot, lambda: len(uploads(emulator)) == 1)
