@@ -709,5 +709,10 @@ class ChatService:
         return await self.provider(server).create_assistant(draft)
 
     async def update_assistant(self, server: str, ai_id: str, draft: AssistantDraft) -> AssistantDetails:
-        """Send the whole draft as the AI's new definition (start it from `assistant_details`)."""
+        """Send the whole draft as the AI's new definition (start it from `edit_draft`)."""
         return await self.provider(server).update_assistant(ai_id, draft)
+
+    def edit_draft(self, server: str, details: AssistantDetails) -> AssistantDraft:
+        """The assistant's current definition as a draft to change (UnsupportedError where the
+        server's API cannot edit assistants)."""
+        return self.provider(server).edit_draft(details)

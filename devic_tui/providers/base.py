@@ -279,6 +279,11 @@ class Provider(ABC):
     async def update_assistant(self, ai_id: str, draft: AssistantDraft) -> AssistantDetails:
         raise self._unsupported("edit assistants")
 
+    def edit_draft(self, details: AssistantDetails) -> AssistantDraft:
+        """A draft holding the assistant's current values, to change and send back with
+        `update_assistant` (this API's option names read back into the draft's fields)."""
+        raise self._unsupported("edit assistants")
+
     async def aclose(self) -> None:
         await self.http.aclose()
 

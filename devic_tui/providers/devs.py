@@ -41,7 +41,7 @@ from devic_tui.providers.base import (
     UploadResult,
 )
 from devic_tui.providers.context import text_with_context
-from devic_tui.providers.devs_knowledge import DevsKnowledgeApi, check_knowledge_file
+from devic_tui.providers.devs_knowledge import DevsKnowledgeApi, check_knowledge_file, draft_from_details
 from devic_tui.providers.errors import (
     FileRejectedError,
     MalformedResponseError,
@@ -780,3 +780,6 @@ class DevsProvider(Provider):
 
     async def update_assistant(self, ai_id: str, draft: AssistantDraft) -> AssistantDetails:
         return await self._knowledge.update(ai_id, draft)
+
+    def edit_draft(self, details: AssistantDetails) -> AssistantDraft:
+        return draft_from_details(details)

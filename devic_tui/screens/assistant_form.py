@@ -18,7 +18,6 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 
 from devic_tui.errors import DevicTuiError
 from devic_tui.knowledge_models import AssistantDetails, AssistantDraft
-from devic_tui.providers.devs_knowledge import draft_from_details
 from devic_tui.service import ChatService
 from devic_tui.text_safety import one_line, visible
 
@@ -80,7 +79,7 @@ class AssistantFormScreen(ModalScreen[AssistantDetails | None]):
         self.service = service
         self.server = server
         self.details = details
-        self.seed = EMPTY_DRAFT if details is None else draft_from_details(details)
+        self.seed = EMPTY_DRAFT if details is None else service.edit_draft(server, details)
 
     def compose(self) -> ComposeResult:
         seed = self.seed
