@@ -1,6 +1,7 @@
 """`devic-tui knowledge list|add|refresh|remove`: the data sources an assistant draws on (the Devs
 platform's files, web pages and JSON), listed as a table or JSON, added, refreshed and removed, with
-`--wait` following the indexing until it ends. Everything goes through the ChatService."""
+`--wait` following the indexing until it ends; a file's upload shows its progress on a terminal.
+Everything goes through the ChatService."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from devic_tui.commands.output import (
     EXIT_SERVER,
     EXIT_USAGE,
     CliError,
+    beneath,
+    is_terminal,
     print_json,
     table,
     when,
@@ -141,6 +144,40 @@ def _progress_printer() -> Callable[[list[DataSource]], None]:
     return show
 
 
+class _UploadProgress:
+    """One line on standard error, rewritten as a file's bytes go out (only on a terminal: in a log
+    or a pipe the carriage returns would be noise)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = one_line(name)
+        self.shown = -1
+
+    def __call__(self, sent: int, total: int) -> None:
+        from devic_tui.attachments import human_size
+
+        percent = sent * 100 // total if total else 100
+        if percent != self.shown:
+            self.shown = percent
+            line = f"uploading {self.name}: {percent} % of {human_size(total)}"
+            # Past the SafeStream, whose stand-in for the carriage return would defeat it; the line
+            # itself is safe (the name went through one_line).
+            print(f"\r{line}", end="", file=beneath(sys.stderr), flush=True)
+
+    def done(self) -> None:
+        if self.shown >= 0:
+            print(file=sys.stderr, flush=True)
+
+
+async def _upload(service: ChatService, server: str, ai_id: str, path: Path) -> str:
+    if not is_terminal(sys.stderr):
+        return await service.add_knowledge_file(server, ai_id, path)
+    progress = _UploadProgress(path.name)
+    try:
+        return await service.add_knowledge_file(server, ai_id, path, progress)
+    finally:
+        progress.done()
+
+
 async def _waited(service: ChatService, server: str, ai_id: str, ids: list[str]) -> list[DataSource]:
     from devic_tui import knowledge
 
@@ -195,7 +232,7 @@ def _add(args: argparse.Namespace) -> int:
         if kind == "files":
             for path in args.files:  # every file checked before any is sent
                 await service.check_knowledge_file(server, path)
-            ids = [await service.add_knowledge_file(server, ai_id, path) for path in args.files]
+            ids = [await _upload(service, server, ai_id, path) for path in args.files]
         elif kind == "--url":
             period = cast("RefreshPeriod", args.refresh.upper())
             ids = await service.add_knowledge_urls(server, ai_id, args.url, period)

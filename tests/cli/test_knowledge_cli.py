@@ -111,6 +111,25 @@ def test_add_a_file_wait_then_list_refresh_and_remove(
     assert len(uploads(emulator)) == 1
 
 
+def test_a_files_upload_shows_its_progress_on_a_terminal_only(
+    cli: Cli, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = tmp_path / "notes\x1b[31m.md"
+    notes.write_text("words " * 50_000, encoding="utf-8")  # 300,000 bytes: several pieces
+    piped = cli("--config", config, "knowledge", "add", "-a", "echo", notes)
+    assert piped.code == 0, piped.err
+    assert "uploading" not in piped.err  # no carriage returns in a log
+
+    monkeypatch.setattr("devic_tui.commands.knowledge.is_terminal", lambda stream: True)
+    shown = cli("--config", config, "knowledge", "add", "-a", "echo", notes)
+    assert shown.code == 0, shown.err
+    updates = shown.err.split("\r")[1:]
+    assert len(updates) > 2
+    assert updates[0].startswith("uploading notes␛[31m.md: ")  # the name's escape code made visible
+    assert updates[-1].rstrip("\n").endswith(": 100 % of 293.1 KB")
+    assert "\x1b" not in shown.err
+
+
 def test_add_web_pages_and_json_data(
     cli: Cli, config: Path, tmp_path: Path, emulator: EmulatorServer
 ) -> None:
