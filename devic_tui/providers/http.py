@@ -138,7 +138,7 @@ class HttpClient:
         self.hints = ServerHints(base_url=server.resolved_base_url)
         """What this server taught us, in this run or (recalled from `keeper`) an earlier one."""
         self._keeper = hints
-        self._hints_recalled = hints is None
+        self._hints_recalled = False
         # The limits this server's answers and refusals report: their headers here, what the
         # providers find in bodies there.
         self.limits = LimitTracker(server.name)

@@ -9,6 +9,7 @@ into our typed events while it keeps what the final `Done` needs (model, finish 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -233,15 +234,13 @@ def completions_order(server: ServerConfig, remembered: str | None = None) -> li
     return order
 
 
-def _no_completions(missing: list[ProviderError], paths: list[str]) -> ProviderError:
+def _no_completions(missing: list[tuple[str, ProviderError]]) -> ProviderError:
     """Every completions path answered 404 or 405: the first answer (it may name a model the server
     lacks), saying that the other paths were missing too, which points at the base URL instead."""
-    first = missing[0]
-    if len(missing) == 1:
+    (_, first), others_missing = missing[0], missing[1:]
+    if not others_missing:
         return first
-    others = ", ".join(
-        f"{path} ({error.status})" for path, error in zip(paths[1:], missing[1:], strict=False)
-    )
+    others = ", ".join(f"{path} ({error.status})" for path, error in others_missing)
     return type(first)(
         f"{first.message}; {others} answered the same: if the model exists, check base_url "
         "(the part of the address before /chat/completions)",
@@ -288,35 +287,41 @@ class OpenAIProvider(Provider):
         started = datetime.now(UTC)
         answer = _Answer(server=self.name, limits=self.http.limits)
         accept = "text/event-stream" if self.server.stream else "application/json"
-        await self.http.recall_hints()  # the path that answered last time goes first
-        order = completions_order(self.server, self.http.hints.completions_path)
-        missing: list[ProviderError] = []
-        for path in order:
-            opened = False
-            try:
-                async with self.http.stream(
-                    "POST", path, json=self._body(request), headers={"Accept": accept}
-                ) as response:
-                    opened = True
-                    if len(order) > 1:
-                        await self.http.learn(completions_path=path)
-                    if "event-stream" in response.headers.get("content-type", ""):
-                        async for event in self._read_stream(response, answer):
-                            yield event
-                    else:
-                        for event in answer.completion(self._parse(await self._read_capped(response))):
-                            yield event
-                break
-            except ProviderError as error:
-                if opened or error.status not in MISSING_ROUTE:
-                    raise
-                missing.append(error)
-        else:
-            raise _no_completions(missing, order)
+        async with self._completions(self._body(request), accept) as response:
+            if "event-stream" in response.headers.get("content-type", ""):
+                async for event in self._read_stream(response, answer):
+                    yield event
+            else:
+                for event in answer.completion(self._parse(await self._read_capped(response))):
+                    yield event
         for event in answer.ending(started):
             if isinstance(event, UsageReport):
                 self._count(event.usage)
             yield event
+
+    @contextlib.asynccontextmanager
+    async def _completions(self, body: dict[str, Any], accept: str) -> AsyncIterator[httpx.Response]:
+        """The completions response, open, from the first path of `completions_order` the server
+        has (404/405 on one: the next is tried); the path that answered is kept for the next run."""
+        await self.http.recall_hints()  # the path that answered last time goes first
+        order = completions_order(self.server, self.http.hints.completions_path)
+        missing: list[tuple[str, ProviderError]] = []
+        async with contextlib.AsyncExitStack() as opened:
+            for path in order:
+                try:
+                    response = await opened.enter_async_context(
+                        self.http.stream("POST", path, json=body, headers={"Accept": accept})
+                    )
+                except ProviderError as error:
+                    if error.status not in MISSING_ROUTE:
+                        raise
+                    missing.append((path, error))
+                    continue
+                if len(order) > 1:
+                    await self.http.learn(completions_path=path)
+                yield response
+                return
+        raise _no_completions(missing)
 
     async def _read_stream(self, response: httpx.Response, answer: _Answer) -> AsyncIterator[SendEvent]:
         async for event in iter_sse(response, server=self.name, max_bytes=self.server.max_stream_bytes):
