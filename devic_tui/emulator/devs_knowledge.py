@@ -87,9 +87,13 @@ def stored_ai(state: EmulatorState, ai_id: str) -> dict[str, Any] | None:
     return kept.ais.get(ai_id)
 
 
-def _known_ai(state: EmulatorState, ai_id: str) -> None:
+def _ai_of(request: Request) -> tuple[EmulatorState, str]:
+    """The state and the AI the path names; an AI not made here answers as its script's faults say."""
+    state = state_of(request)
+    ai_id: str = request.path_params["ai_id"]
     if stored_ai(state, ai_id) is None:
         apply_faults(state, API, ai_id, on_send=False)
+    return state, ai_id
 
 
 def _status(state: EmulatorState, source: Source) -> tuple[str, float]:
@@ -207,9 +211,7 @@ async def create_ai(request: Request) -> Response:
 
 @endpoint(API, render_error, authenticate)
 async def edit_ai(request: Request) -> Response:
-    state = state_of(request)
-    ai_id = request.path_params["ai_id"]
-    _known_ai(state, ai_id)
+    state, ai_id = _ai_of(request)
     _check_writer(request)
     kept = knowledge(state)
     if request.method == "DELETE":
@@ -227,9 +229,7 @@ async def edit_ai(request: Request) -> Response:
 
 @endpoint(API, render_error, authenticate)
 async def data_sources(request: Request) -> Response:
-    state = state_of(request)
-    ai_id = request.path_params["ai_id"]
-    _known_ai(state, ai_id)
+    state, ai_id = _ai_of(request)
     _seed(state, ai_id)
     found = [_source_json(state, s) for s in knowledge(state).sources.values() if s.ai_id == ai_id]
     return JSONResponse({"data": found})
@@ -237,9 +237,7 @@ async def data_sources(request: Request) -> Response:
 
 @endpoint(API, render_error, authenticate)
 async def add_file(request: Request) -> Response:
-    state = state_of(request)
-    ai_id = request.path_params["ai_id"]
-    _known_ai(state, ai_id)
+    state, ai_id = _ai_of(request)
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
@@ -258,9 +256,7 @@ async def add_file(request: Request) -> Response:
 
 @endpoint(API, render_error, authenticate)
 async def add_urls(request: Request) -> Response:
-    state = state_of(request)
-    ai_id = request.path_params["ai_id"]
-    _known_ai(state, ai_id)
+    state, ai_id = _ai_of(request)
     body = await read_json(request)
     urls = body.get("urls") if isinstance(body, dict) else None
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
@@ -276,9 +272,7 @@ async def add_urls(request: Request) -> Response:
 
 @endpoint(API, render_error, authenticate)
 async def add_json(request: Request) -> Response:
-    state = state_of(request)
-    ai_id = request.path_params["ai_id"]
-    _known_ai(state, ai_id)
+    state, ai_id = _ai_of(request)
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
         raise ApiError(400, "name is required")
